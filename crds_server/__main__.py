@@ -1,0 +1,3 @@
+from crds_server.cli import main
+
+main()

@@ -1,0 +1,92 @@
+"""Catalog actions: verbs that change context pointers and pipeline reports."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from django.db import transaction
+from django.utils import timezone
+
+from crds.core import config as crds_config
+
+from . import contexts, versioning
+from .errors import BadContextError, UnknownContextError
+from .models import AuditEntry, BuildContext, ContextHistory, ContextPointer, File, RemoteContext
+
+KINDS = ("latest", "edit", "build", "versions")
+
+
+def set_context(user: str, context: str, kind: str, reason: str, calver: str | None = None) -> str:
+    """Make `context` the server's `kind` context; returns the previous one.
+
+    Latest changes are appended to the context history.  A bad context can
+    never become latest (the latest context contains no known-bad files).
+    """
+    kind = contexts.TAGS.get(kind, kind)
+    if kind not in KINDS:
+        raise BadContextError(f"Unknown context kind '{kind}'; use one of {', '.join(KINDS)}.")
+    if not reason or not reason.strip():
+        raise BadContextError("A reason is required to change a context.")
+    row = _require_pmap(context)
+    if row.is_bad() and kind in ("latest", "build"):
+        raise BadContextError(f"Context '{context}' is marked bad and cannot become {kind}.")
+    with transaction.atomic():
+        if kind == "build":
+            if not calver:
+                raise BadContextError("A build context needs --calver (calibration software version).")
+            contexts._version_key(calver)
+            old = BuildContext.objects.filter(calver=calver).values_list("context", flat=True).first()
+            BuildContext.objects.update_or_create(calver=calver, defaults={"context": context})
+        else:
+            old = contexts.pointer(kind)
+            ContextPointer.objects.update_or_create(kind=kind, defaults={"context": context})
+        if kind == "latest":
+            ContextHistory.objects.create(
+                start_date=timezone.now(), context=context, description=reason, user=user
+            )
+        AuditEntry.objects.create(
+            user=user, action="set context", filename=context, why=reason,
+            details=f"{kind} context changed from '{old or ''}' to '{context}'"
+            + (f" for calibration version {calver}" if calver else ""),
+        )
+        versioning.bump()
+    return old or ""
+
+
+def _require_pmap(context: str) -> File:
+    if not isinstance(context, str) or not context.endswith(".pmap") or not crds_config.is_mapping(context):
+        raise BadContextError(f"'{context}' is not a pipeline context (.pmap) name.")
+    row = File.objects.filter(name=context, type=File.MAPPING).first()
+    if row is None:
+        raise UnknownContextError(f"Unknown context '{context}'.")
+    return row
+
+
+def push_remote_context(observatory: str, kind: str, key: str, context: str) -> None:
+    """Record the context a pipeline's cache reports after `crds sync --push-context KEY`.
+
+    The key is the pipeline's secret.  A pipeline is registered by its first
+    push (its name is the key, as the client uses it); afterwards only the
+    same key can update it.
+    """
+    if kind not in ("latest", "operational"):
+        raise BadContextError(f"Unknown remote context kind '{kind}'; expected 'latest'.")
+    if not isinstance(key, str) or not 1 <= len(key) <= 128:
+        raise BadContextError("The pipeline key must be a string of 1 to 128 characters.")
+    _require_pmap(context)
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+    with transaction.atomic():
+        for row in RemoteContext.objects.select_for_update():
+            if hmac.compare_digest(row.key_hash, digest):
+                RemoteContext.objects.filter(pk=row.pk).update(context=context, updated=timezone.now())
+                return
+        RemoteContext.objects.create(pipeline=key, key_hash=digest, context=context)
+
+
+def get_remote_context(pipeline: str) -> str:
+    """The context last pushed by pipeline `pipeline`."""
+    row = RemoteContext.objects.filter(pipeline=pipeline).first()
+    if row is None:
+        raise UnknownContextError(f"No context has been reported for pipeline '{pipeline}'.")
+    return row.context

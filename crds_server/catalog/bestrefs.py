@@ -1,0 +1,61 @@
+"""Best references with the `crds` library on contexts loaded once per process.
+
+The steps are the library's own local-mode steps (`heavy_client`): condition
+the header, choose the types that apply, minimise the header, then ask the
+loaded context.  The result is what the library gives, error strings included.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crds.core import utils
+
+from . import loader
+from .errors import BadContextError
+
+
+def check_header(header: Any) -> dict[str, str]:
+    """The header as the client sends it: string keys and values (dicts only)."""
+    if not isinstance(header, dict):
+        raise BadContextError(f"A dataset header must be a JSON object, not {type(header).__name__}.")
+    return {str(k): v if isinstance(v, str) else str(v) for k, v in header.items()
+            if isinstance(v, (str, int, float, bool))}
+
+
+def check_reftypes(reftypes: Any) -> list[str] | None:
+    if reftypes is None:
+        return None
+    if not isinstance(reftypes, list) or not all(isinstance(t, str) for t in reftypes):
+        raise BadContextError("reftypes must be null or a list of reference type names.")
+    return [t.lower() for t in reftypes]
+
+
+def load_pipeline(context: str) -> Any:
+    if not context.endswith(".pmap"):
+        raise BadContextError(f"Best references need a pipeline context (.pmap), not '{context}'.")
+    return loader.get_mapping(context)
+
+
+def best_references(context: str, header: dict[str, str], reftypes: list[str] | None) -> dict:
+    """{filekind: file or 'NOT FOUND ...'} for one header under `context`."""
+    pmap = load_pipeline(context)
+    conditioned = utils.condition_header(header)
+    include = reftypes
+    if include is None:
+        applicable = set(pmap.locate.header_to_reftypes(conditioned, context))
+        include = list(set(pmap.get_filekinds(conditioned)) & applicable)
+    minimized = pmap.minimize_header(conditioned)
+    return pmap.get_best_references(minimized, include=include)
+
+
+def best_references_map(context: str, headers: dict[str, Any], reftypes: list[str] | None) -> dict:
+    """{id: [True, bestrefs] | [False, "FAILED: reason"]} for many headers."""
+    load_pipeline(context)
+    results: dict[str, Any] = {}
+    for ident, header in headers.items():
+        try:
+            results[ident] = [True, best_references(context, check_header(header), reftypes)]
+        except Exception as exc:
+            results[ident] = [False, f"FAILED: {exc}"]
+    return results

@@ -1,0 +1,165 @@
+"""Context pointers, the context history, and resolution of context specifiers.
+
+Every RPC parameter that names a context goes through :func:`resolve`, which
+accepts the forms of contract §2.1: literal mapping names, ``<obs>-<tag>``,
+``<obs>-<date>``, bare dates and tags, and the instrument / type narrowed
+forms ``<obs>-<instr>-<tag|date>`` and ``<obs>-<instr>-<type>-<tag|date>``
+(types may contain hyphens, so specs are parsed from the right).
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+from django.conf import settings
+
+from crds.core import config as crds_config
+
+from . import loader
+from .errors import InvalidDateBasedContext, UnknownContextError
+from .models import BuildContext, ContextHistory, ContextPointer, File
+
+TAGS = {"latest": "latest", "operational": "latest", "edit": "edit", "versions": "versions",
+        "build": "build"}
+_WHEN = r"(?P<when>latest|operational|edit|build|versions|" \
+        r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6}\d*)?)?)?)"
+SPEC_RE = re.compile(r"^(?:(?P<prefix>[a-z][a-z0-9\-]*)-)?" + _WHEN + r"$")
+INSTR_RE = re.compile(r"^[a-z][a-z0-9]{1,16}$")
+TYPE_RE = re.compile(r"^[a-z][a-z0-9\-]{1,32}$")
+
+
+def pointer(kind: str) -> str:
+    """The current context of `kind` (latest, edit, versions, build), or ''."""
+    kind = TAGS.get(kind, kind)
+    if kind == "build":
+        return newest_build_context()
+    row = ContextPointer.objects.filter(kind=kind).first()
+    return row.context if row else ""
+
+
+def newest_build_context() -> str:
+    builds = sorted(BuildContext.objects.all(), key=BuildContext.version_tuple)
+    return builds[-1].context if builds else ""
+
+
+def build_context(calver: str) -> str:
+    """The build context of `calver`, or that of the closest earlier version."""
+    wanted = _version_key(calver)
+    best = None
+    for row in BuildContext.objects.all():
+        key = _version_key(row.calver)
+        if key <= wanted and (best is None or key > best[0]):
+            best = (key, row.context)
+    if best is None:
+        raise UnknownContextError(f"No build context is defined for calibration version '{calver}'.")
+    return best[1]
+
+
+def _version_key(version: str) -> tuple:
+    parts = re.findall(r"\d+", version)
+    if not parts or not re.fullmatch(r"[0-9][0-9A-Za-z.\-+]{0,63}", version):
+        raise InvalidDateBasedContext(f"Invalid version string '{version}'.")
+    return tuple(int(p) for p in parts[:3])
+
+
+def context_at(moment: datetime.datetime) -> str:
+    """The latest context in force at `moment`, from the context history."""
+    era = ContextHistory.objects.filter(start_date__lte=moment).order_by("-start_date", "-id").first()
+    if era is None:
+        raise InvalidDateBasedContext(
+            f"No context was latest at {moment:%Y-%m-%d %H:%M:%S}: the history starts later."
+        )
+    return era.context
+
+
+def parse_date(text: str) -> datetime.datetime:
+    try:
+        stamp = datetime.datetime.fromisoformat(text.replace("T", " "))
+    except ValueError as exc:
+        raise InvalidDateBasedContext(f"Invalid date '{text}' in context specification.") from exc
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=datetime.timezone.utc)
+    return stamp
+
+
+def require_mapping(name: str) -> str:
+    """Check that `name` is a catalogued mapping and return it."""
+    if not File.objects.filter(name=name, type=File.MAPPING).exists():
+        raise UnknownContextError(f"Unknown context or mapping '{name}'.")
+    return name
+
+
+def resolve(spec: object, observatory: str | None = None) -> str:
+    """Resolve a context specifier to a literal mapping name (or 'N/A')."""
+    if not isinstance(spec, str) or not spec:
+        raise InvalidDateBasedContext(f"Invalid context specification {spec!r}: expected a string.")
+    spec = spec.strip()
+    if crds_config.is_mapping(spec):
+        return require_mapping(spec)
+    match = SPEC_RE.match(spec)
+    if not match:
+        raise InvalidDateBasedContext(f"Invalid CRDS context specification '{spec}'.")
+    obs, instrument, filekind = _split_prefix(match.group("prefix"), spec)
+    if observatory and observatory != obs:
+        raise InvalidDateBasedContext(f"Context '{spec}' is not for observatory '{observatory}'.")
+    when = match.group("when")
+    pmap = pointer(when) if when in TAGS else context_at(parse_date(when))
+    if not pmap:
+        raise UnknownContextError(f"The server has no '{when}' context defined.")
+    return _narrow(pmap, instrument, filekind, spec)
+
+
+def _split_prefix(prefix: str | None, spec: str) -> tuple[str, str | None, str | None]:
+    obs = settings.OBSERVATORY
+    if not prefix:
+        return obs, None, None
+    parts = prefix.split("-")
+    if parts[0] != obs:
+        raise InvalidDateBasedContext(
+            f"Bad observatory '{parts[0]}' in CRDS date based context specification."
+        )
+    instrument = parts[1] if len(parts) > 1 else None
+    filekind = "-".join(parts[2:]) or None
+    if instrument is not None and not INSTR_RE.match(instrument):
+        raise InvalidDateBasedContext(
+            f"Bad instrument '{instrument}' in CRDS date based context specification."
+        )
+    if filekind is not None and not TYPE_RE.match(filekind):
+        raise InvalidDateBasedContext(f"Bad type '{filekind}' in CRDS date based context specification.")
+    return obs, instrument, filekind
+
+
+def _narrow(pmap: str, instrument: str | None, filekind: str | None, spec: str) -> str:
+    if instrument is None:
+        return pmap
+    context = loader.get_mapping(pmap)
+    if instrument not in context.selections:
+        raise InvalidDateBasedContext(
+            f"Bad instrument '{instrument}' in CRDS date based context specification."
+        )
+    imap = context.selections[instrument]
+    if filekind is None:
+        return imap.basename
+    if filekind not in imap.selections:
+        raise InvalidDateBasedContext(
+            f"Bad filekind '{filekind}' in CRDS date based context specification."
+        )
+    rmapping = imap.selections[filekind]
+    return rmapping if isinstance(rmapping, str) else rmapping.basename
+
+
+def history() -> list[list[str]]:
+    """The context history, oldest first: [start_date, context, description]."""
+    return [
+        [format_date(era.start_date), era.context, era.description]
+        for era in ContextHistory.objects.all()
+    ]
+
+
+def format_date(stamp: datetime.datetime | None) -> str:
+    """One date format everywhere, so that strings sort in time order."""
+    if stamp is None:
+        return "none"
+    stamp = stamp.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return stamp.strftime("%Y-%m-%d %H:%M:%S")

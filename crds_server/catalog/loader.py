@@ -1,0 +1,62 @@
+"""Loaded `crds` mappings, kept per process in a bounded LRU.
+
+Loading a full HST context parses ~116 rules files (about a second); a
+pickled context loads several times faster.  Each process loads a context
+once and keeps the most recently used few.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from django.conf import settings
+
+from crds.core import config as crds_config
+from crds.core import heavy_client, rmap
+
+from .errors import UnknownContextError
+
+_lock = threading.Lock()
+_loaded: "OrderedDict[str, Any]" = OrderedDict()
+
+
+def get_mapping(name: str) -> Any:
+    """Return the loaded `crds` mapping `name` (.pmap, .imap or .rmap)."""
+    if not crds_config.is_mapping(name):
+        raise UnknownContextError(f"'{name}' is not a CRDS mapping name.")
+    with _lock:
+        if name in _loaded:
+            _loaded.move_to_end(name)
+            return _loaded[name]
+    mapping = _load(name)
+    with _lock:
+        _loaded[name] = mapping
+        _loaded.move_to_end(name)
+        while len(_loaded) > settings.CONTEXT_CACHE_SIZE:
+            _loaded.popitem(last=False)
+    return mapping
+
+
+def _load(name: str) -> Any:
+    path = settings.FILE_CACHE / "mappings" / settings.OBSERVATORY / name
+    if not path.exists():
+        raise UnknownContextError(f"Unknown context or mapping '{name}'.")
+    try:
+        if name.endswith(".pmap"):
+            return heavy_client.get_pickled_mapping.uncached(
+                name, cached=False, use_pickles=True, save_pickles=True
+            )
+        return rmap.load_mapping(name)
+    except Exception as exc:
+        raise UnknownContextError(f"Mapping '{name}' could not be loaded: {exc}") from exc
+
+
+def forget(name: str | None = None) -> None:
+    """Drop one loaded mapping, or all of them (after a restore)."""
+    with _lock:
+        if name is None:
+            _loaded.clear()
+        else:
+            _loaded.pop(name, None)

@@ -1,0 +1,122 @@
+"""Archive dataset parameters: bulk import and the lookups behind the dataset RPCs."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+from django.db import transaction
+
+from .errors import DatasetError
+from .models import Dataset
+
+CHUNK = 500
+_DATE_KEYS = (("DATE-OBS", "TIME-OBS"), ("META.OBSERVATION.DATE", "META.OBSERVATION.TIME"))
+
+
+def split_id(ident: str) -> tuple[str, str]:
+    """'PRODUCT:EXPOSURE' -> both halves; a plain id is its own product and exposure."""
+    ident = ident.strip().upper()
+    if ident.count(":") > 1 or not ident or len(ident) > 257:
+        raise DatasetError(f"Invalid dataset id '{ident}'.")
+    product, _, exposure = ident.partition(":")
+    return product, exposure or product
+
+
+def observation_date(header: dict[str, str]) -> datetime.datetime | None:
+    for date_key, time_key in _DATE_KEYS:
+        if header.get(date_key):
+            text = f"{header[date_key][:10]} {header.get(time_key, '00:00:00')[:8]}"
+            try:
+                stamp = datetime.datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
+            except ValueError:
+                return None
+            return stamp.replace(tzinfo=datetime.timezone.utc)
+    return None
+
+
+def import_datasets(path: Path, batch: int = 5000) -> int:
+    """Bulk-load a JSON Lines file of {"id", "instrument", "header"}; returns rows added.
+
+    Ids already present are replaced, so re-importing a file is harmless.
+    """
+    added = 0
+    with open(path, encoding="utf-8") as lines, transaction.atomic():
+        for rows in _batches(_parse(lines, path), batch):
+            keys = [(r.product, r.exposure) for r in rows]
+            _delete_existing(keys)
+            Dataset.objects.bulk_create(rows, batch_size=batch)
+            added += len(rows)
+    return added
+
+
+def _parse(lines: Any, path: Path) -> Iterator[Dataset]:
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+            header = {str(k).upper(): str(v) for k, v in entry["header"].items()}
+            product, exposure = split_id(str(entry["id"]))
+            instrument = str(entry.get("instrument") or header.get("INSTRUME", "")).upper()
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise DatasetError(f"{path}:{number}: not a dataset line ({exc}).") from exc
+        yield Dataset(product=product, exposure=exposure, instrument=instrument,
+                      date=observation_date(header), header=header)
+
+
+def _batches(items: Iterator[Dataset], size: int) -> Iterator[list[Dataset]]:
+    batch: list[Dataset] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _delete_existing(keys: list[tuple[str, str]]) -> None:
+    products = {p for p, _ in keys}
+    wanted = set(keys)
+    stale = [pk for pk, p, e in Dataset.objects.filter(product__in=products)
+             .values_list("pk", "product", "exposure") if (p, e) in wanted]
+    Dataset.objects.filter(pk__in=stale).delete()
+
+
+def dataset_ids(instrument: str, since: datetime.datetime | None) -> list[str]:
+    """Compound ids of every dataset of `instrument` observed since `since`."""
+    rows = Dataset.objects.filter(instrument=instrument.upper())
+    if since is not None:
+        rows = rows.filter(date__gte=since)
+    return [f"{p}:{e}" for p, e in rows.values_list("product", "exposure")]
+
+
+def headers_by_id(ids: list[str], since: datetime.datetime | None = None) -> dict[str, dict]:
+    """{compound id: header} for product, exposure or compound ids; a product gives all its exposures."""
+    found: dict[str, dict] = {}
+    for start in range(0, len(ids), CHUNK):
+        chunk = [split_id(str(i)) for i in ids[start:start + CHUNK]]
+        for ident, rows in _lookup(chunk, since).items():
+            if not rows:
+                raise DatasetError(f"Can't determine instrument for dataset '{ident}'.")
+            found.update(rows)
+    return found
+
+
+def _lookup(chunk: list[tuple[str, str]], since: datetime.datetime | None) -> dict[str, dict]:
+    names = {p for p, _ in chunk} | {e for _, e in chunk}
+    rows = Dataset.objects.filter(product__in=names) | Dataset.objects.filter(exposure__in=names)
+    if since is not None:
+        rows = rows.filter(date__gte=since)
+    results: dict[str, dict] = {}
+    loaded = list(rows.values_list("product", "exposure", "header"))
+    for product, exposure in chunk:
+        ident = product if product == exposure else f"{product}:{exposure}"
+        results[ident] = {
+            f"{p}:{e}": h for p, e, h in loaded
+            if (p == product and (e == exposure or product == exposure)) or e == exposure
+        }
+    return results

@@ -1,0 +1,49 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Run the web server (gunicorn) and the job consumer in the foreground; SIGTERM stops both."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--bind", default=os.environ.get("CRDS_SERVER_BIND", "127.0.0.1:8000"))
+        parser.add_argument("--workers", type=int, default=int(os.environ.get("CRDS_SERVER_WORKERS", "2")))
+        parser.add_argument("--no-jobs", action="store_true", help="do not start a job consumer")
+
+    def handle(self, *args, bind, workers, no_jobs, **options):
+        # Download URLs in server info follow the bind address unless configured.
+        os.environ.setdefault("CRDS_SERVER_PUBLIC_URL", f"http://{bind}")
+        children = [subprocess.Popen(self._gunicorn(bind, workers))]
+        if not no_jobs:
+            children.append(subprocess.Popen([sys.executable, "-m", "crds_server", "run_huey"]))
+        stopping = []
+
+        def stop(signum, frame):
+            stopping.append(signum)
+            for child in children:
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        self.stdout.write(f"CRDS {settings.OBSERVATORY} server on http://{bind}/ ({workers} workers)")
+        while all(child.poll() is None for child in children) and not stopping:
+            time.sleep(0.5)
+        stop(signal.SIGTERM, None)
+        codes = [child.wait(timeout=60) for child in children]
+        if not stopping and any(codes):
+            sys.exit(1)
+
+    def _gunicorn(self, bind, workers):
+        return [
+            sys.executable, "-m", "gunicorn", "crds_server.wsgi:application",
+            "--bind", bind, "--workers", str(workers), "--timeout", "600",
+            "--graceful-timeout", "30", "--access-logfile", "-", "--log-level", "warning",
+            "--limit-request-line", "8190",
+        ]

@@ -1,0 +1,80 @@
+"""Best-reference methods, computed with the crds library on loaded contexts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crds_server.catalog import bestrefs, loader
+from crds_server.datasets import actions as datasets
+from crds_server.rpc.registry import InvalidParameters, method
+
+from .common import check_list, resolve
+
+MAX_IDS = 100_000
+
+
+@method
+def get_best_references(context: str, header: dict, reftypes: list[str] | None = None) -> dict:
+    """{filekind: best reference or "NOT FOUND reason"} for one dataset header."""
+    name = resolve(context)
+    return bestrefs.best_references(
+        name, bestrefs.check_header(header), bestrefs.check_reftypes(reftypes)
+    )
+
+
+@method
+def get_best_references_by_header_map(context: str, headers: dict,
+                                      reftypes: list[str] | None = None) -> dict:
+    """{id: [true, bestrefs] | [false, "FAILED: reason"]} for a map of headers."""
+    if not isinstance(headers, dict):
+        raise InvalidParameters("headers must be a JSON object {dataset_id: header}.")
+    return bestrefs.best_references_map(resolve(context), headers, bestrefs.check_reftypes(reftypes))
+
+
+@method
+def get_best_references_by_ids(context: str, dataset_ids: list[str], reftypes: list[str] | None = None,
+                               include_headers: bool = False) -> dict:
+    """{id: [true, bestrefs] | [false, reason]} for archive dataset ids; optional "headers"."""
+    name = resolve(context)
+    ids = _check_ids(dataset_ids)
+    headers = datasets.headers_by_id(ids)
+    results: dict[str, Any] = bestrefs.best_references_map(name, headers, bestrefs.check_reftypes(reftypes))
+    if include_headers:
+        results["headers"] = headers
+    return results
+
+
+@method
+def get_aui_best_references(date_or_context: str, dataset_ids: list[str]) -> dict:
+    """{id: [true, [file, ...]] | [false, "NOT FOUND ..."]} with N/A and failed types dropped."""
+    name = resolve(date_or_context)
+    results: dict[str, Any] = {}
+    for ident in _check_ids(dataset_ids):
+        try:
+            headers = datasets.headers_by_id([ident])
+        except Exception:
+            results[ident] = [False, f"NOT FOUND dataset ID does not exist '{ident}'"]
+            continue
+        for compound, header in headers.items():
+            refs = bestrefs.best_references(name, bestrefs.check_header(header), None)
+            files = sorted(v for v in refs.values() if isinstance(v, str) and "NOT FOUND" not in v)
+            results[compound] = [True, files]
+    return results
+
+
+@method
+def get_required_parkeys(context: str) -> Any:
+    """Matching parameters: {instrument: [KEY, ...]} for a .pmap, [KEY, ...] otherwise."""
+    parkeys = loader.get_mapping(resolve(context)).get_required_parkeys()
+    if isinstance(parkeys, dict):
+        return {instr: list(keys) for instr, keys in parkeys.items()}
+    return list(parkeys)
+
+
+def _check_ids(dataset_ids: Any) -> list[str]:
+    ids = check_list(dataset_ids, "dataset_ids")
+    if len(ids) > MAX_IDS:
+        raise InvalidParameters(f"{len(ids)} dataset ids in one call; send at most {MAX_IDS}.")
+    if not all(isinstance(i, str) and 0 < len(i) <= 257 for i in ids):
+        raise InvalidParameters("dataset_ids must be strings of 1 to 257 characters.")
+    return ids

@@ -1,0 +1,36 @@
+"""Dataset parameter methods, served from the archive parameters imported into the server."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from crds_server.catalog.contexts import parse_date
+from crds_server.datasets import actions as datasets
+from crds_server.rpc.registry import InvalidParameters, method
+
+from .common import check_list, check_string, resolve
+
+
+def _since(value: Any) -> datetime.datetime | None:
+    if value in (None, "", "null", "none", "None"):
+        return None
+    return parse_date(check_string(value, "datasets_since", 40))
+
+
+@method
+def get_dataset_ids(context: str, instrument: str, datasets_since: str | None = None) -> list[str]:
+    """Compound ids (PRODUCT:EXPOSURE) of an instrument's datasets observed since a date."""
+    resolve(context)
+    return datasets.dataset_ids(check_string(instrument, "instrument", 32), _since(datasets_since))
+
+
+@method
+def get_dataset_headers_by_id(context: str, dataset_ids: list[str],
+                              datasets_since: str | None = None) -> dict:
+    """{compound id: header} for product, exposure or compound ids."""
+    resolve(context)
+    ids = check_list(dataset_ids, "dataset_ids")
+    if not all(isinstance(i, str) for i in ids):
+        raise InvalidParameters("dataset_ids must be strings.")
+    return datasets.headers_by_id(ids, _since(datasets_since))

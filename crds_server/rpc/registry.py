@@ -1,0 +1,60 @@
+"""The JSON-RPC method registry: a name -> function table with docstrings."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
+
+METHODS: dict[str, Callable[..., Any]] = {}
+
+
+class RpcError(Exception):
+    """An error reported in the JSON-RPC envelope; the class name leads the message."""
+
+    name = "OtherError"
+
+
+class InvalidParameters(RpcError):
+    name = "InvalidParameters"
+
+
+class UnknownMethod(RpcError):
+    name = "UnknownMethod"
+
+
+class RawJson:
+    """A result already encoded as JSON text (precomputed, cached payloads)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def method(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Register `func` as a JSON-RPC method under its own name."""
+    METHODS[func.__name__] = func
+    return func
+
+
+def call(name: str, params: list[Any]) -> Any:
+    """Call method `name` with positional `params`, checking the parameter count."""
+    func = METHODS.get(name)
+    if func is None:
+        raise UnknownMethod(f"Unknown JSON-RPC method '{name}'.")
+    signature = inspect.signature(func)
+    try:
+        signature.bind(*params)
+    except TypeError as exc:
+        wanted = ", ".join(signature.parameters)
+        raise InvalidParameters(
+            f"Method '{name}' takes parameters ({wanted}); got {len(params)}: {exc}."
+        ) from exc
+    return func(*params)
+
+
+def describe() -> list[dict[str, str]]:
+    """Every method with its parameters and docstring, for the browse page and docs."""
+    return [
+        {"name": name, "params": str(inspect.signature(func)),
+         "doc": inspect.getdoc(func) or ""}
+        for name, func in sorted(METHODS.items())
+    ]

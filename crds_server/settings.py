@@ -1,0 +1,156 @@
+"""Django settings, read from the environment with safe embedded defaults.
+
+Everything a fresh clone needs lives under one data directory,
+``CRDS_SERVER_HOME`` (default ``./var``): the SQLite database, the file
+store (a standard CRDS cache layout) and the job storage.  Production
+switches by environment only (see docs/operations.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import dj_database_url
+
+from crds_server.lib import crdsenv
+
+BASE_DIR = Path(__file__).resolve().parent
+HOME = Path(os.environ.get("CRDS_SERVER_HOME", "var")).resolve()
+
+# The observatory and usecase are fixed by `crds-server init` and kept in
+# HOME/server.json; the environment can pre-set them for `init` itself.
+_SERVER_JSON = HOME / "server.json"
+_server = json.loads(_SERVER_JSON.read_text()) if _SERVER_JSON.exists() else {}
+OBSERVATORY: str = _server.get("observatory", os.environ.get("CRDS_SERVER_OBSERVATORY", "hst"))
+USECASE: str = _server.get("usecase", os.environ.get("CRDS_SERVER_USECASE", "dev"))
+
+# The crds library runs inside the server in local mode on the file store.
+FILE_CACHE = HOME / "file_cache"
+crdsenv.configure(FILE_CACHE, OBSERVATORY)
+
+SECRET_KEY = os.environ.get("CRDS_SERVER_SECRET_KEY", "")
+if not SECRET_KEY:
+    _key_file = HOME / "run" / "secret_key"
+    SECRET_KEY = _key_file.read_text().strip() if _key_file.exists() else "insecure-dev-key"
+DEBUG = os.environ.get("CRDS_SERVER_DEBUG", "0") == "1"
+PUBLIC_URL = os.environ.get("CRDS_SERVER_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+ALLOWED_HOSTS = os.environ.get("CRDS_SERVER_ALLOWED_HOSTS", "*").split(",")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "huey.contrib.djhuey",
+    "crds_server.catalog",
+    "crds_server.datasets",
+    "crds_server.rpc",
+    "crds_server.web",
+    "crds_server.ops",
+]
+
+MIDDLEWARE = [
+    "crds_server.web.middleware.collapse_slashes",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "crds_server.urls"
+WSGI_APPLICATION = "crds_server.wsgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "crds_server.web.context.site",
+            ],
+        },
+    },
+]
+
+_default_db = f"sqlite:///{HOME / 'db.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL", _default_db))}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers (web) and the writer (jobs) work at once.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
+    import pymysql
+
+    pymysql.version_info = (2, 2, 1, "final", 0)  # Django checks mysqlclient's version
+    pymysql.install_as_MySQLdb()
+    DATABASES["default"].setdefault("OPTIONS", {})["charset"] = "utf8mb4"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+
+def _cache_settings(url: str) -> dict:
+    if url.startswith("redis://") or url.startswith("rediss://"):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    if url.startswith("memcached://"):
+        return {
+            "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+            "LOCATION": url[len("memcached://") :],
+        }
+    return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "crds"}
+
+
+CACHES = {"default": _cache_settings(os.environ.get("CACHE_URL", "locmem://"))}
+
+_huey_redis = os.environ.get("HUEY_REDIS_URL", "")
+HUEY = {
+    "name": f"crds-{OBSERVATORY}-{USECASE}",
+    "immediate": os.environ.get("CRDS_SERVER_JOBS_IMMEDIATE", "0") == "1",
+    "consumer": {"workers": int(os.environ.get("CRDS_SERVER_JOB_WORKERS", "2")), "worker_type": "thread"},
+}
+if _huey_redis:
+    HUEY.update({"huey_class": "huey.RedisHuey", "url": _huey_redis})
+else:
+    (HOME / "run").mkdir(parents=True, exist_ok=True)  # the job store must have a home
+    HUEY.update({"huey_class": "huey.SqliteHuey", "filename": str(HOME / "run" / "huey.db")})
+
+AUTH_PASSWORD_VALIDATORS: list[dict] = []
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = HOME / "static"
+
+# JSON-RPC bodies can be tens of MB (every file name of a cache in one call).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024 * 1024
+RPC_MAX_BODY = int(os.environ.get("CRDS_SERVER_RPC_MAX_BODY", str(64 * 1024 * 1024)))
+# Contexts kept loaded per process.
+CONTEXT_CACHE_SIZE = int(os.environ.get("CRDS_SERVER_CONTEXT_CACHE", "6"))
+MAX_HEADERS_PER_RPC = 5000
+FORCE_REMOTE_MODE = os.environ.get("CRDS_SERVER_FORCE_REMOTE", "0") == "1"
+
+EMAIL_BACKEND = os.environ.get(
+    "CRDS_SERVER_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("CRDS_SERVER_LOG_LEVEL", "INFO")},
+}

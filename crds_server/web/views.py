@@ -1,0 +1,46 @@
+"""Pages of the web site (step 1: home and health)."""
+
+from __future__ import annotations
+
+import shutil
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from crds_server.catalog import contexts
+from crds_server.catalog.models import AuditEntry, File
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """The home page: observatory, contexts, recent history and activity."""
+    history = list(reversed(contexts.history()))[:4]
+    return render(request, "web/home.html", {
+        "latest": contexts.pointer("latest"),
+        "edit": contexts.pointer("edit"),
+        "build": contexts.pointer("build"),
+        "history": history,
+        "counts": {"mappings": File.objects.mappings().count(),
+                   "references": File.objects.references().count()},
+        "activity": AuditEntry.objects.all()[:10],
+        "public_url": settings.PUBLIC_URL,
+    })
+
+
+def health(request: HttpRequest) -> JsonResponse:
+    """Liveness and readiness: database, file store and free disk."""
+    checks: dict[str, str] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"error: {exc}"
+    store = settings.FILE_CACHE
+    checks["file_store"] = "ok" if store.is_dir() else "missing"
+    free = shutil.disk_usage(store if store.exists() else settings.HOME.parent).free
+    checks["disk_free_bytes"] = str(free)
+    healthy = checks["database"] == "ok" and checks["file_store"] == "ok"
+    return JsonResponse({"status": "ok" if healthy else "error", "checks": checks},
+                        status=200 if healthy else 503)

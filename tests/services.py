@@ -1,0 +1,63 @@
+"""Report, and where possible start, the services the suite can use.
+
+PostgreSQL, MariaDB and Redis are started by the machine; memcached and
+Chromium come from Debian packages and are installed here when missing and
+when this runs as root with apt-get available.  Nothing here fails the run:
+tests that need a missing service skip and say so.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+
+PORTS = {"postgresql": 5432, "mariadb": 3306, "redis": 6379, "memcached": 11211}
+
+
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def apt_install(*packages: str) -> None:
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.call(["apt-get", "update", "-qq"], env=env, timeout=600,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.call(["apt-get", "install", "-y", "-qq", *packages], env=env, timeout=900,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def ensure_memcached() -> None:
+    if port_open(PORTS["memcached"]):
+        return
+    if not shutil.which("memcached"):
+        apt_install("memcached")
+    if shutil.which("memcached"):
+        subprocess.call(["memcached", "-d", "-u", "root", "-l", "127.0.0.1", "-p", "11211", "-m", "64"])
+
+
+def ensure_chromium() -> None:
+    if not shutil.which("chromium"):
+        apt_install("chromium")
+
+
+def main() -> None:
+    try:
+        ensure_memcached()
+        ensure_chromium()
+    except (OSError, subprocess.SubprocessError) as exc:
+        print(f"services: could not install or start a service: {exc}")
+    for name, port in PORTS.items():
+        print(f"services: {name} {'reachable' if port_open(port) else 'NOT reachable'} on 127.0.0.1:{port}")
+    print(f"services: chromium {'at ' + shutil.which('chromium') if shutil.which('chromium') else 'NOT installed'}")
+
+
+if __name__ == "__main__":
+    main()
