@@ -1,0 +1,116 @@
+"""Live servers for integration tests: a real `crds-server run` on a free port,
+and the real `crds` client run as a subprocess against it."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+CORPUS = SHARED / "corpus"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_env(home: Path, observatory: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRDS_")}
+    env.update(CRDS_SERVER_HOME=str(home), CRDS_SERVER_OBSERVATORY=observatory)
+    env.pop("DATABASE_URL", None)
+    env.update(extra)
+    return env
+
+
+def manage(home: Path, observatory: str, *args: str, **extra: str) -> str:
+    """Run one `crds-server` command for the server at `home`; returns its output."""
+    done = subprocess.run(
+        [str(BIN / "crds-server"), *args], env=server_env(home, observatory, **extra),
+        capture_output=True, text=True, timeout=900,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"crds-server {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+@dataclass
+class LiveServer:
+    """A running `crds-server run` process."""
+
+    home: Path
+    observatory: str
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, workers: int = 2, **extra: str) -> "LiveServer":
+        log = open(self.home / "logs" / "live-server.log", "ab")
+        self.process = subprocess.Popen(
+            [str(BIN / "crds-server"), "run", "--bind", f"127.0.0.1:{self.port}",
+             "--workers", str(workers), "--no-jobs"],
+            env=server_env(self.home, self.observatory, CRDS_SERVER_PUBLIC_URL=self.url, **extra),
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+        self._wait()
+        return self
+
+    def _wait(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process and self.process.poll() is not None:
+                raise RuntimeError(f"server exited early: see {self.home / 'logs'}")
+            try:
+                urllib.request.urlopen(self.url + "/health", timeout=2)
+                return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError("server did not start within 60 s")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=60)
+
+    def rpc(self, method: str, *params):
+        body = json.dumps({"jsonrpc": "1.0", "method": method, "params": list(params), "id": 1})
+        request = urllib.request.Request(f"{self.url}/json/{method}/1/", data=body.encode())
+        with urllib.request.urlopen(request, timeout=300) as response:
+            return json.loads(response.read())
+
+    def client_env(self, cache: Path, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CRDS_")}
+        env.update(CRDS_SERVER_URL=self.url, CRDS_OBSERVATORY=self.observatory, CRDS_PATH=str(cache))
+        env.update(extra)
+        return env
+
+    def crds(self, cache: Path, *args: str, **extra: str) -> subprocess.CompletedProcess:
+        """Run the real `crds` command-line client against this server."""
+        return subprocess.run(
+            [str(BIN / "crds"), *args], env=self.client_env(cache, **extra),
+            capture_output=True, text=True, timeout=900,
+        )
+
+    def python(self, cache: Path, code: str, **extra: str) -> subprocess.CompletedProcess:
+        """Run Python code with the `crds` library configured as a client of this server."""
+        return subprocess.run(
+            [sys.executable, "-c", code], env=self.client_env(cache, **extra),
+            capture_output=True, text=True, timeout=900,
+        )
+
+
+def errors_in(output: str) -> list[str]:
+    """CRDS error lines in a client's output."""
+    return [line for line in output.splitlines() if " - ERROR - " in line]
