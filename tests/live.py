@@ -24,10 +24,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def clean_env() -> dict[str, str]:
+    """This process's environment without the crds settings the server's settings put there."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("CRDS_") and k != "DATABASE_URL"}
+
+
 def server_env(home: Path, observatory: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CRDS_")}
+    env = clean_env()
     env.update(CRDS_SERVER_HOME=str(home), CRDS_SERVER_OBSERVATORY=observatory)
-    env.pop("DATABASE_URL", None)
     env.update(extra)
     return env
 
@@ -91,7 +95,7 @@ class LiveServer:
             return json.loads(response.read())
 
     def client_env(self, cache: Path, **extra: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CRDS_")}
+        env = clean_env()
         env.update(CRDS_SERVER_URL=self.url, CRDS_OBSERVATORY=self.observatory, CRDS_PATH=str(cache))
         env.update(extra)
         return env
