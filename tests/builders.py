@@ -34,3 +34,23 @@ class CatalogBuilder:
         defaults.update(fields)
         row, _ = File.objects.update_or_create(name=name, defaults=defaults)
         return row
+
+    def add_derived_mapping(self, source: str, name: str, selections: dict | None = None,
+                            header: dict | None = None, **fields) -> File:
+        """Catalog `name`: a copy of the mapping `source` in the file store under a new name.
+
+        `selections` and `header` update the copy's .pmap/.imap selector and
+        header; `derived_from` is `source` and the sha1sum is the one the crds
+        library computes, so the copy loads like any mapping.  The library
+        caches loaded mappings by name: give different contents different names.
+        """
+        from crds.core import rmap
+
+        store = Path(self.settings.FILE_CACHE) / "mappings" / self.settings.OBSERVATORY
+        mapping = rmap.Mapping.from_file(str(store / source), ignore_checksum=True)
+        for key, value in dict(header or {}, name=name, derived_from=source).items():
+            mapping.header[key] = value
+        for key, value in (selections or {}).items():
+            mapping.selector[key] = value
+        mapping.write(str(store / name))
+        return self.add_file(name, (store / name).read_bytes(), **fields)

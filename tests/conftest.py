@@ -1,23 +1,118 @@
 """Test set-up shared by the whole suite.
 
 Every test session gets its own data directory, created before Django's
-settings are read, so tests never touch ./var.
+settings are read, so tests never touch ./var.  That is why the settings
+module is named here and not in pyproject.toml: pytest-django would load
+the settings before this file runs; named here, it sets Django up after.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
 
 os.environ["CRDS_SERVER_HOME"] = tempfile.mkdtemp(prefix="crds-server-test-")
 os.environ.setdefault("CRDS_SERVER_OBSERVATORY", "hst")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crds_server.settings")
 
 import pytest  # noqa: E402
 
-from tests.builders import CatalogBuilder  # noqa: E402
+
+def pytest_configure(config) -> None:
+    """Refuse to run on a data directory other than this session's (e.g. ./var)."""
+    from django.conf import settings
+
+    if settings.HOME != Path(os.environ["CRDS_SERVER_HOME"]).resolve():
+        raise pytest.UsageError(
+            f"Django settings were read before tests/conftest.py chose the session's data "
+            f"directory: they point at {settings.HOME}.  Do not set DJANGO_SETTINGS_MODULE "
+            f"in pyproject.toml or the environment."
+        )
 
 
 @pytest.fixture
 def catalog(db, settings):
     """A tiny catalog builder writing real files into the server's file store."""
+    from tests.builders import CatalogBuilder
+
     return CatalogBuilder(settings)
+
+
+# The demo HST catalog: built once per session, imported once per test module.
+
+
+@dataclass(frozen=True)
+class DemoCache:
+    """A demo CRDS cache on disk: its directory, its .pmap and its dataset parameters."""
+
+    path: Path
+    context: str
+    datasets: list[dict]
+    datasets_file: Path
+
+
+@pytest.fixture(scope="session")
+def demo_cache(tmp_path_factory) -> DemoCache:
+    """The demo HST cache (rules, references and datasets), written once per session."""
+    from crds_server.catalog import demo
+
+    path = tmp_path_factory.mktemp("demo-hst-cache")
+    context = demo.build_demo_cache(path, "hst")
+    datasets = demo.demo_datasets(path, "hst")
+    datasets_file = path / "datasets.jsonl"
+    datasets_file.write_text("".join(json.dumps(d) + "\n" for d in datasets))
+    return DemoCache(path, context, datasets, datasets_file)
+
+
+@pytest.fixture(scope="module")
+def _demo_imported(demo_cache, django_db_setup, django_db_blocker) -> Iterator[None]:
+    """The demo cache and datasets imported inside a transaction rolled back after the module.
+
+    Each test's own `db` transaction nests inside it, so tests still undo
+    their own changes, and the import (about a second) runs once per module.
+    """
+    from django.db import transaction
+
+    from crds_server.catalog.importer import import_cache
+    from crds_server.datasets.actions import import_datasets
+
+    outer = transaction.atomic()
+    with django_db_blocker.unblock():
+        outer.__enter__()
+        import_cache(demo_cache.path, context=demo_cache.context, user="demo")
+        import_datasets(demo_cache.datasets_file)
+    yield
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        outer.__exit__(None, None, None)
+
+
+@pytest.fixture
+def demo_catalog(_demo_imported, db, demo_cache) -> DemoCache:
+    """The demo HST catalog imported (latest = edit = its .pmap) with its datasets."""
+    return demo_cache
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches() -> None:
+    """Forget per-process caches keyed by the catalog version.
+
+    Tests roll the version counter back, so the same version number can
+    stand for two different catalogs in one process.
+    """
+    from crds_server.catalog import export, records, serverinfo
+
+    for cache in (records._cache, serverinfo._cache, export._cache):
+        cache["version"] = None
+
+
+@pytest.fixture
+def rpc(client):
+    """Call JSON-RPC methods: `rpc(name, *params)` -> result, `rpc.error(...)` -> message."""
+    from tests.rpc import Rpc
+
+    return Rpc(client)

@@ -59,3 +59,8 @@ def best_references_map(context: str, headers: dict[str, Any], reftypes: list[st
         except Exception as exc:
             results[ident] = [False, f"FAILED: {exc}"]
     return results
+
+
+def found_files(bestrefs: dict[str, Any]) -> list[str]:
+    """The sorted file names of a bestrefs result, leaving out N/A and NOT FOUND values."""
+    return sorted(v for v in bestrefs.values() if isinstance(v, str) and "NOT FOUND" not in v)

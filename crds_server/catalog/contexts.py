@@ -39,7 +39,12 @@ def pointer(kind: str) -> str:
 
 
 def newest_build_context() -> str:
-    builds = sorted(BuildContext.objects.all(), key=BuildContext.version_tuple)
+    """The build context of the highest calibration version ('' if none).
+
+    Versions compare as MAJOR.MINOR.PATCH numbers (a '1.14.0rc1' must not be
+    compared as text with a '1.14.0'); ties go to the one defined last.
+    """
+    builds = sorted(BuildContext.objects.all(), key=lambda b: (_version_key(b.calver), b.pk))
     return builds[-1].context if builds else ""
 
 
@@ -56,11 +61,13 @@ def build_context(calver: str) -> str:
     return best[1]
 
 
-def _version_key(version: str) -> tuple:
+def _version_key(version: str) -> tuple[int, int, int]:
+    """(MAJOR, MINOR, PATCH) of a calibration software version."""
     parts = re.findall(r"\d+", version)
     if not parts or not re.fullmatch(r"[0-9][0-9A-Za-z.\-+]{0,63}", version):
         raise InvalidDateBasedContext(f"Invalid version string '{version}'.")
-    return tuple(int(p) for p in parts[:3])
+    numbers = [int(p) for p in parts[:3]]
+    return tuple(numbers + [0] * (3 - len(numbers)))  # "1.3" is "1.3.0"
 
 
 def context_at(moment: datetime.datetime) -> str:

@@ -108,9 +108,6 @@ class BuildContext(models.Model):
     context = models.CharField(max_length=128)
     created = models.DateTimeField(auto_now_add=True)
 
-    def version_tuple(self) -> tuple:
-        return tuple(int(p) if p.isdigit() else p for p in self.calver.split("."))
-
 
 class ContextHistory(models.Model):
     """One era of the latest context: from `start_date` on, `context` was latest."""

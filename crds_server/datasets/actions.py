@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterator
 
-from django.db import transaction
+from django.db import models, transaction
 
 from .errors import DatasetError
 from .models import Dataset
@@ -95,28 +96,51 @@ def dataset_ids(instrument: str, since: datetime.datetime | None) -> list[str]:
 
 
 def headers_by_id(ids: list[str], since: datetime.datetime | None = None) -> dict[str, dict]:
-    """{compound id: header} for product, exposure or compound ids; a product gives all its exposures."""
-    found: dict[str, dict] = {}
-    for start in range(0, len(ids), CHUNK):
-        chunk = [split_id(str(i)) for i in ids[start:start + CHUNK]]
-        for ident, rows in _lookup(chunk, since).items():
-            if not rows:
-                raise DatasetError(f"Can't determine instrument for dataset '{ident}'.")
-            found.update(rows)
+    """{compound id: header} for product, exposure or compound ids; a product gives all its exposures.
+
+    An id that matches no dataset fails the whole call (contract §2.4).
+    """
+    found, missing = find_headers(ids, since)
+    if missing:
+        raise DatasetError(f"Can't determine instrument for dataset '{missing[0]}'.")
     return found
 
 
-def _lookup(chunk: list[tuple[str, str]], since: datetime.datetime | None) -> dict[str, dict]:
+def find_headers(ids: list[str], since: datetime.datetime | None = None
+                 ) -> tuple[dict[str, dict], list[str]]:
+    """({compound id: header}, [ids matching no dataset]) for product, exposure or compound ids.
+
+    Datasets observed before `since` are left out, but their ids still count as known.
+    """
+    found: dict[str, dict] = {}
+    missing: list[str] = []
+    for start in range(0, len(ids), CHUNK):
+        chunk = [split_id(str(i)) for i in ids[start:start + CHUNK]]
+        for ident, rows in _lookup(chunk, since).items():
+            if rows is None:
+                missing.append(ident)
+            else:
+                found.update(rows)
+    return found, missing
+
+
+def _lookup(chunk: list[tuple[str, str]], since: datetime.datetime | None
+            ) -> dict[str, dict[str, dict] | None]:
+    """{id: {compound id: header} observed since `since`, or None if no dataset has that id}."""
     names = {p for p, _ in chunk} | {e for _, e in chunk}
-    rows = Dataset.objects.filter(product__in=names) | Dataset.objects.filter(exposure__in=names)
-    if since is not None:
-        rows = rows.filter(date__gte=since)
-    results: dict[str, dict] = {}
-    loaded = list(rows.values_list("product", "exposure", "header"))
+    rows = Dataset.objects.filter(models.Q(product__in=names) | models.Q(exposure__in=names))
+    by_product: dict[str, list[tuple]] = defaultdict(list)
+    by_exposure: dict[str, list[tuple]] = defaultdict(list)
+    for row in rows.values_list("product", "exposure", "date", "header"):
+        by_product[row[0]].append(row)
+        by_exposure[row[1]].append(row)
+    results: dict[str, dict[str, dict] | None] = {}
     for product, exposure in chunk:
         ident = product if product == exposure else f"{product}:{exposure}"
+        # A plain id is a product (all its exposures) or an exposure.
+        matched = [r for r in by_product[product] if product == exposure or r[1] == exposure]
+        matched += by_exposure[exposure]
         results[ident] = {
-            f"{p}:{e}": h for p, e, h in loaded
-            if (p == product and (e == exposure or product == exposure)) or e == exposure
-        }
+            f"{p}:{e}": h for p, e, d, h in matched if since is None or (d is not None and d >= since)
+        } if matched else None
     return results

@@ -49,8 +49,10 @@ def endpoint(request: HttpRequest) -> HttpResponse:
 
 
 def _run(ident: Any, name: str, params: list[Any]) -> HttpResponse:
+    # Encoding the result is inside the try: a result JSON cannot carry
+    # (an object, NaN) is a bug to report in the envelope, not a 500.
     try:
-        result = registry.call(name, params)
+        return _reply(ident, result=registry.call(name, params))
     except registry.RpcError as exc:
         return _reply(ident, error=_error(exc.name, str(exc)))
     except CatalogError as exc:
@@ -58,7 +60,6 @@ def _run(ident: Any, name: str, params: list[Any]) -> HttpResponse:
     except Exception as exc:  # a bug or library failure: report it, never a 500 page
         log.exception("JSON-RPC method %s failed", name)
         return _reply(ident, error=_error("OtherError", f"{type(exc).__name__}: {exc}"))
-    return _reply(ident, result=result)
 
 
 def _error(name: str, message: str) -> dict[str, Any]:
@@ -70,5 +71,5 @@ def _reply(ident: Any, result: Any = None, error: dict | None = None) -> HttpRes
     if isinstance(result, registry.RawJson):
         text = f'{{"jsonrpc": "1.0", "id": {json.dumps(ident)}, "result": {result.text}, "error": null}}'
     else:
-        text = json.dumps(body)
+        text = json.dumps(body, allow_nan=False)  # the client's pprint/literal_eval has no NaN
     return HttpResponse(text, content_type="application/json")

@@ -36,9 +36,9 @@ def get_best_references_by_ids(context: str, dataset_ids: list[str], reftypes: l
                                include_headers: bool = False) -> dict:
     """{id: [true, bestrefs] | [false, reason]} for archive dataset ids; optional "headers"."""
     name = resolve(context)
-    ids = _check_ids(dataset_ids)
-    headers = datasets.headers_by_id(ids)
+    headers, missing = datasets.find_headers(_check_ids(dataset_ids))
     results: dict[str, Any] = bestrefs.best_references_map(name, headers, bestrefs.check_reftypes(reftypes))
+    results.update({ident: [False, _unknown(ident)] for ident in missing})
     if include_headers:
         results["headers"] = headers
     return results
@@ -48,18 +48,15 @@ def get_best_references_by_ids(context: str, dataset_ids: list[str], reftypes: l
 def get_aui_best_references(date_or_context: str, dataset_ids: list[str]) -> dict:
     """{id: [true, [file, ...]] | [false, "NOT FOUND ..."]} with N/A and failed types dropped."""
     name = resolve(date_or_context)
-    results: dict[str, Any] = {}
-    for ident in _check_ids(dataset_ids):
-        try:
-            headers = datasets.headers_by_id([ident])
-        except Exception:
-            results[ident] = [False, f"NOT FOUND dataset ID does not exist '{ident}'"]
-            continue
-        for compound, header in headers.items():
-            refs = bestrefs.best_references(name, bestrefs.check_header(header), None)
-            files = sorted(v for v in refs.values() if isinstance(v, str) and "NOT FOUND" not in v)
-            results[compound] = [True, files]
+    headers, missing = datasets.find_headers(_check_ids(dataset_ids))
+    results: dict[str, Any] = {ident: [False, _unknown(ident)] for ident in missing}
+    for compound, (ok, refs) in bestrefs.best_references_map(name, headers, None).items():
+        results[compound] = [True, bestrefs.found_files(refs)] if ok else [False, f"NOT FOUND {refs}"]
     return results
+
+
+def _unknown(ident: str) -> str:
+    return f"NOT FOUND dataset ID does not exist '{ident}'"
 
 
 @method

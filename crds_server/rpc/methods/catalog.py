@@ -74,7 +74,9 @@ def get_file_info_map(observatory: str, files: list[str] | None = None,
     if fields is not None:
         fields = [check_string(f, "field", 64) for f in check_list(fields, "fields")]
     result = records.info_map(files, fields)
-    return serverinfo.crds_encode(result) if len(result) > ENCODE_OVER else result
+    if files is None or len(result) > ENCODE_OVER:  # the whole catalog is always large
+        return serverinfo.crds_encode(result)
+    return result
 
 
 @method
