@@ -22,7 +22,11 @@ class CatalogBuilder:
         obs = fields.pop("observatory", self.settings.OBSERVATORY)
         path = Path(self.settings.FILE_CACHE) / ("mappings" if is_mapping else "references") / obs / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
+        # Write through a new inode, as the server does: store files may be
+        # hard links to an imported cache, which an in-place write would change.
+        temp = path.with_name(f".tmp-{name}")
+        temp.write_bytes(content)
+        temp.replace(path)
         defaults = dict(
             type=kind,
             observatory=obs,

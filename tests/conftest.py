@@ -106,8 +106,11 @@ def _fresh_process_caches() -> None:
     """
     from crds_server.catalog import export, records, serverinfo
 
+    from django.core.cache import cache as shared_cache
+
     for cache in (records._cache, serverinfo._cache, export._cache):
         cache["version"] = None
+    shared_cache.clear()
 
 
 @pytest.fixture
@@ -116,3 +119,12 @@ def rpc(client):
     from tests.rpc import Rpc
 
     return Rpc(client)
+
+
+def pytest_report_header(config) -> list[str]:
+    """Say which database and cache this run uses (SQLite, PostgreSQL or MariaDB)."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    return [f"crds-server: database {db['ENGINE'].rsplit('.', 1)[-1]} "
+            f"({db.get('HOST') or db.get('NAME')}), cache {settings.CACHES['default']['BACKEND']}"]

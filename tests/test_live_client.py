@@ -198,3 +198,12 @@ def test_the_client_fetches_the_catalog_as_an_sqlite_database(hst_demo, tmp_path
 
     catalog = crds_decode(hst_demo.rpc("get_file_info_map", "hst", None, ["size"])["result"])
     assert count == len(catalog) > 0
+
+
+def test_the_library_reads_system_versions_from_a_jwst_server(jwst_demo, tmp_path):
+    code = ("import json; from crds.client import api; "
+            "print(json.dumps(dict(api.get_system_versions('1.0.0'))))")
+    done = jwst_demo.python(tmp_path / "cache", code)
+    assert done.returncode == 0, done.stderr[-2000:]
+    versions = json.loads(done.stdout.strip().splitlines()[-1])
+    assert versions["meta"]["reftype"] == "CALVER"

@@ -7,6 +7,7 @@ loaded context.  The result is what the library gives, error strings included.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from crds.core import utils
@@ -64,3 +65,22 @@ def best_references_map(context: str, headers: dict[str, Any], reftypes: list[st
 def found_files(bestrefs: dict[str, Any]) -> list[str]:
     """The sorted file names of a bestrefs result, leaving out N/A and NOT FOUND values."""
     return sorted(v for v in bestrefs.values() if isinstance(v, str) and "NOT FOUND" not in v)
+
+
+def system_versions(context: str, master_version: str) -> Any:
+    """The contents of the SYSTEM CALVER reference that `master_version` selects."""
+    pmap = load_pipeline(context)
+    if "system" not in pmap.selections:
+        raise BadContextError(f"Context '{context}' has no SYSTEM rules, so no CALVER references.")
+    rmapping = pmap.get_imap("system").get_rmap("calver")
+    header = {"CAL_VER": master_version, "META.CALIBRATION_SOFTWARE_VERSION": master_version,
+              "META.OBSERVATION.DATE": "2100-01-01", "META.OBSERVATION.TIME": "00:00:00"}
+    try:
+        name = rmapping.get_best_ref(utils.condition_header(header))
+    except Exception as exc:
+        raise BadContextError(f"No CALVER reference for version '{master_version}': {exc}") from exc
+    path = loader.reference_path(name)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BadContextError(f"CALVER reference '{name}' is not readable JSON: {exc}") from exc

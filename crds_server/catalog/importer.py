@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -223,7 +224,9 @@ def _read_header(path: Path) -> dict[str, Any]:
         if name.endswith(".fits"):
             return dict(fits.getheader(str(path)))
         if GEIS_HEADER_RE.search(name):
-            return dict(fits.Header.fromstring(path.read_bytes().decode("ascii", "replace")))
+            with warnings.catch_warnings():  # GEIS cards are not all valid FITS
+                warnings.simplefilter("ignore")
+                return dict(fits.Header.fromstring(path.read_bytes().decode("ascii", "replace")))
         if name.endswith((".asdf", ".json", ".yaml")):
             return _meta_keywords(_load_tree(path).get("meta", {}))
         if GEIS_DATA_RE.search(name):

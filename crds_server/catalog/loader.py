@@ -53,6 +53,11 @@ def _load(name: str) -> Any:
         raise UnknownContextError(f"Mapping '{name}' could not be loaded: {exc}") from exc
 
 
+def reference_path(name: str):
+    """Where reference `name` lives in the file store."""
+    return settings.FILE_CACHE / "references" / settings.OBSERVATORY / name
+
+
 def forget(name: str | None = None) -> None:
     """Drop one loaded mapping, or all of them (after a restore)."""
     with _lock:

@@ -12,12 +12,14 @@ import base64
 import datetime
 import gzip
 import json
+import logging
 import pprint
 import threading
 from typing import Any
 
 import crds
 from django.conf import settings
+from django.core.cache import cache
 
 from . import contexts, versioning
 from .models import File
@@ -25,6 +27,7 @@ from .models import File
 _lock = threading.Lock()
 _cache: dict[str, Any] = {"version": None, "info": None, "text": None}
 _STAMP = "@@LAST_SYNCED@@"
+log = logging.getLogger(__name__)
 
 
 def crds_encode(obj: Any) -> dict[str, str]:
@@ -76,15 +79,39 @@ def _now() -> str:
 
 
 def _current() -> tuple[dict[str, Any], str]:
+    """(payload, JSON text) for the current catalog version.
+
+    Looked up in this process first, then in the shared Django cache (so
+    one worker builds it for all), and built only when neither has it.
+    """
     version = versioning.current()
     with _lock:
         if _cache["version"] == version:
             return _cache["info"], _cache["text"]
-    info = _build()
-    text = json.dumps(info)
+    key = f"crds-server-info:{settings.OBSERVATORY}:{version}"
+    text = _shared_get(key)
+    if text is None:
+        text = json.dumps(_build())
+        _shared_set(key, text)
+    info = json.loads(text)
     with _lock:
         _cache.update(version=version, info=info, text=text)
     return info, text
+
+
+def _shared_get(key: str) -> str | None:
+    try:
+        return cache.get(key)
+    except Exception:  # a cache outage must not stop the server answering
+        log.warning("cache unavailable for %s", key, exc_info=True)
+        return None
+
+
+def _shared_set(key: str, text: str) -> None:
+    try:
+        cache.set(key, text, timeout=24 * 3600)
+    except Exception:  # e.g. memcached's 1 MB item limit for a large catalog
+        log.info("server info of %d bytes not shared through the cache", len(text))
 
 
 def server_info() -> dict[str, Any]:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from crds_server.catalog import bestrefs, loader
+from crds_server.catalog import contexts as catalog_contexts
 from crds_server.datasets import actions as datasets
 from crds_server.rpc.registry import InvalidParameters, method
 
 from .common import check_list, resolve
 
 MAX_IDS = 100_000
+VERSION_RE = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
 
 
 @method
@@ -75,3 +78,21 @@ def _check_ids(dataset_ids: Any) -> list[str]:
     if not all(isinstance(i, str) and 0 < len(i) <= 257 for i in ids):
         raise InvalidParameters("dataset_ids must be strings of 1 to 257 characters.")
     return ids
+
+
+@method
+def get_system_versions(master_version: str, context: str | None = None) -> Any:
+    """The JSON contents of the SYSTEM CALVER reference chosen by calibration version `master_version`.
+
+    `context` "null", "none" or "None" (what the client sends when not given) means the
+    server's versions context.
+    """
+    if not isinstance(master_version, str) or not VERSION_RE.match(master_version):
+        raise InvalidParameters("master_version must be 1-128 characters of [A-Za-z0-9._-].")
+    if context in (None, "null", "none", "None"):
+        name = catalog_contexts.pointer("versions")
+        if not name:
+            raise InvalidParameters("The server has no versions context defined.")
+    else:
+        name = resolve(context)
+    return bestrefs.system_versions(name, master_version)
