@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 os.environ["CRDS_SERVER_HOME"] = tempfile.mkdtemp(prefix="crds-server-test-")
 os.environ.setdefault("CRDS_SERVER_OBSERVATORY", "hst")
@@ -104,9 +104,9 @@ def _fresh_process_caches() -> None:
     Tests roll the version counter back, so the same version number can
     stand for two different catalogs in one process.
     """
-    from crds_server.catalog import export, records, serverinfo
-
     from django.core.cache import cache as shared_cache
+
+    from crds_server.catalog import export, records, serverinfo
 
     for cache in (records._cache, serverinfo._cache, export._cache):
         cache["version"] = None

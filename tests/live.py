@@ -60,7 +60,7 @@ class LiveServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, workers: int = 2, **extra: str) -> "LiveServer":
+    def start(self, workers: int = 2, **extra: str) -> LiveServer:
         log = open(self.home / "logs" / "live-server.log", "ab")
         self.process = subprocess.Popen(
             [str(BIN / "crds-server"), "run", "--bind", f"127.0.0.1:{self.port}",

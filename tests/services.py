@@ -56,7 +56,8 @@ def main() -> None:
         print(f"services: could not install or start a service: {exc}")
     for name, port in PORTS.items():
         print(f"services: {name} {'reachable' if port_open(port) else 'NOT reachable'} on 127.0.0.1:{port}")
-    print(f"services: chromium {'at ' + shutil.which('chromium') if shutil.which('chromium') else 'NOT installed'}")
+    chromium = shutil.which("chromium")
+    print(f"services: chromium {'at ' + chromium if chromium else 'NOT installed'}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from crds_server.catalog import actions, contexts, versioning
 from crds_server.catalog.errors import BadContextError, InvalidDateBasedContext, UnknownContextError
 from crds_server.catalog.models import AuditEntry, BuildContext, ContextHistory, ContextPointer
 
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 
 
 def utc(*args: int) -> datetime.datetime:

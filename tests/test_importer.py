@@ -7,10 +7,10 @@ import shutil
 import pytest
 from django.conf import settings
 
+from crds_server.catalog import contexts
 from crds_server.catalog.errors import ImportRefused
 from crds_server.catalog.importer import import_cache
 from crds_server.catalog.models import AuditEntry, ContextHistory, File
-from crds_server.catalog import contexts
 
 
 @pytest.fixture

@@ -5,10 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from crds.core import config as crds_config
 from django.db import transaction
 from django.utils import timezone
-
-from crds.core import config as crds_config
 
 from . import contexts, versioning
 from .errors import BadContextError, UnknownContextError

@@ -12,9 +12,8 @@ from __future__ import annotations
 import datetime
 import re
 
-from django.conf import settings
-
 from crds.core import config as crds_config
+from django.conf import settings
 
 from . import loader
 from .errors import InvalidDateBasedContext, UnknownContextError
@@ -86,7 +85,7 @@ def parse_date(text: str) -> datetime.datetime:
     except ValueError as exc:
         raise InvalidDateBasedContext(f"Invalid date '{text}' in context specification.") from exc
     if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=datetime.timezone.utc)
+        stamp = stamp.replace(tzinfo=datetime.UTC)
     return stamp
 
 
@@ -168,5 +167,5 @@ def format_date(stamp: datetime.datetime | None) -> str:
     """One date format everywhere, so that strings sort in time order."""
     if stamp is None:
         return "none"
-    stamp = stamp.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    stamp = stamp.astimezone(datetime.UTC).replace(tzinfo=None)
     return stamp.strftime("%Y-%m-%d %H:%M:%S")

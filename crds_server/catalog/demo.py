@@ -57,9 +57,10 @@ import datetime
 import json
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from crds.core import generic_tpn, reftypes, rmap, utils
 

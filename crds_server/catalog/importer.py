@@ -16,18 +16,18 @@ import re
 import shutil
 import time
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from astropy.io import fits
-from django.conf import settings
-from django.db import transaction
-from django.utils import timezone
-
 from crds import data_file
 from crds.core import config as crds_config
 from crds.core import rmap, utils
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
 
 from . import versioning
 from .errors import ImportRefused
@@ -141,7 +141,7 @@ def _new_row(name: str, path: Path, kind: str, **fields: Any) -> File:
     return File(
         name=name, type=kind, observatory=settings.OBSERVATORY, state="archived",
         size=stat.st_size, sha1sum=utils.checksum(str(path)), uploaded_as=name,
-        delivery_date=datetime.datetime.fromtimestamp(stat.st_mtime, datetime.timezone.utc),
+        delivery_date=datetime.datetime.fromtimestamp(stat.st_mtime, datetime.UTC),
         **fields,
     )
 
@@ -271,7 +271,7 @@ def _parse_useafter(text: str) -> datetime.datetime | None:
     for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%b %d %Y %H:%M:%S", "%Y-%m-%d"):
         try:
             stamp = datetime.datetime.strptime(text[:24].strip(), fmt)
-            return stamp.replace(tzinfo=datetime.timezone.utc)
+            return stamp.replace(tzinfo=datetime.UTC)
         except ValueError:
             continue
     return None

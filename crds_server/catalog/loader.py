@@ -11,15 +11,14 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from django.conf import settings
-
 from crds.core import config as crds_config
 from crds.core import heavy_client, rmap
+from django.conf import settings
 
 from .errors import UnknownContextError
 
 _lock = threading.Lock()
-_loaded: "OrderedDict[str, Any]" = OrderedDict()
+_loaded: OrderedDict[str, Any] = OrderedDict()
 
 
 def get_mapping(name: str) -> Any:

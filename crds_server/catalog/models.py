@@ -21,17 +21,17 @@ FILE_STATES = (
 
 
 class FileQuerySet(models.QuerySet):
-    def distributable(self) -> "FileQuerySet":
+    def distributable(self) -> FileQuerySet:
         """Files a client may list and download."""
         return self.filter(state__in=DISTRIBUTABLE_STATES)
 
-    def mappings(self) -> "FileQuerySet":
+    def mappings(self) -> FileQuerySet:
         return self.filter(type=File.MAPPING)
 
-    def references(self) -> "FileQuerySet":
+    def references(self) -> FileQuerySet:
         return self.filter(type=File.REFERENCE)
 
-    def bad(self) -> "FileQuerySet":
+    def bad(self) -> FileQuerySet:
         return self.filter(models.Q(rejected=True) | models.Q(blacklisted=True))
 
 

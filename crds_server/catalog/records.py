@@ -8,7 +8,8 @@ files costs a dictionary walk, not 15,000 queries.
 from __future__ import annotations
 
 import threading
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from . import versioning
 from .contexts import format_date

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime
 import json
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from django.db import models, transaction
 
@@ -34,7 +35,7 @@ def observation_date(header: dict[str, str]) -> datetime.datetime | None:
                 stamp = datetime.datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
             except ValueError:
                 return None
-            return stamp.replace(tzinfo=datetime.timezone.utc)
+            return stamp.replace(tzinfo=datetime.UTC)
     return None
 
 

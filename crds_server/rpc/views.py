@@ -18,8 +18,10 @@ from django.views.decorators.csrf import csrf_exempt
 
 from crds_server.catalog.errors import CatalogError
 
-from . import methods  # noqa: F401  (registers the methods)
-from . import registry
+from . import (
+    methods,  # noqa: F401  (registers the methods)
+    registry,
+)
 
 log = logging.getLogger(__name__)
 

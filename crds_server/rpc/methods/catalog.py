@@ -13,7 +13,13 @@ from crds_server.catalog.errors import UnknownFileError
 from crds_server.catalog.models import File
 from crds_server.rpc.registry import InvalidParameters, method
 
-from .common import check_list, check_observatory, check_string, resolve, resolve_observatory_or_context
+from .common import (
+    check_list,
+    check_observatory,
+    check_string,
+    resolve,
+    resolve_observatory_or_context,
+)
 
 GLOB_RE = re.compile(r"^[A-Za-z0-9_.*+()\-\[\]?]{1,128}$")
 ENCODE_OVER = 1000
