@@ -46,7 +46,13 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "huey.contrib.djhuey",
+    "crds_server.jobs",
+    "crds_server.accounts",
     "crds_server.catalog",
+    "crds_server.locks",
+    "crds_server.submissions",
+    "crds_server.deliveries",
+    "crds_server.notify",
     "crds_server.datasets",
     "crds_server.rpc",
     "crds_server.web",
@@ -143,6 +149,25 @@ RPC_MAX_BODY = int(os.environ.get("CRDS_SERVER_RPC_MAX_BODY", str(64 * 1024 * 10
 CONTEXT_CACHE_SIZE = int(os.environ.get("CRDS_SERVER_CONTEXT_CACHE", "6"))
 MAX_HEADERS_PER_RPC = 5000
 FORCE_REMOTE_MODE = os.environ.get("CRDS_SERVER_FORCE_REMOTE", "0") == "1"
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "crds_server.accounts.backends.TokenBackend",
+]
+LOGIN_URL = "/login/"
+# Instrument locks last this long and every action renews them.
+LOCK_HOURS = float(os.environ.get("CRDS_SERVER_LOCK_HOURS", "4"))
+# Submissions not confirmed or cancelled within this time expire.
+SUBMISSION_EXPIRY_HOURS = float(os.environ.get("CRDS_SERVER_SUBMISSION_EXPIRY_HOURS", "24"))
+# Largest file one upload may deliver (JWST references reach several GB).
+UPLOAD_MAX_BYTES = int(os.environ.get("CRDS_SERVER_UPLOAD_MAX_BYTES", str(16 * 1024**3)))
+# Login failures allowed per user name within LOGIN_THROTTLE_SECONDS.
+LOGIN_FAILURES_ALLOWED = int(os.environ.get("CRDS_SERVER_LOGIN_FAILURES", "5"))
+LOGIN_THROTTLE_SECONDS = int(os.environ.get("CRDS_SERVER_LOGIN_THROTTLE_SECONDS", "900"))
+SERVER_FILES = HOME / "server_files"
+# Comma-separated addresses told about every submission (the seed's mailing lists).
+NOTIFY_LIST = [a for a in os.environ.get("CRDS_SERVER_NOTIFY", "").split(",") if a]
+DEFAULT_FROM_EMAIL = os.environ.get("CRDS_SERVER_FROM_EMAIL", f"crds-{OBSERVATORY}@localhost")
 
 EMAIL_BACKEND = os.environ.get(
     "CRDS_SERVER_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"

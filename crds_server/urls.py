@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import path, re_path
 
 from crds_server.rpc import views as rpc_views
-from crds_server.web import files, views
+from crds_server.web import auth, files, submit, uploads, views
 
 urlpatterns = [
     path("", views.home, name="web-home"),
@@ -18,5 +18,23 @@ urlpatterns = [
         name="web-unchecked-get",
     ),
     re_path(r"^get/(?P<name>[^/]+)$", files.checked_get, name="web-get"),
+    path("login/", auth.login_view, name="web-login"),
+    path("logout/", auth.logout_view, name="web-logout"),
+    path("lock_status/<str:username>/", auth.lock_status, name="web-lock-status"),
+    path("upload/chunked/", uploads.chunked, name="web-upload-chunked"),
+    path("upload/list/", uploads.listing, name="web-upload-list"),
+    path("upload/delete/<str:name>", uploads.delete, name="web-upload-delete"),
+    re_path(r"^jpoll/open_channel/?$", uploads.open_channel, name="web-jpoll-open"),
+    path("upload/", uploads.page, name="web-upload"),
+    path("certify/", submit.certify, name="web-certify"),
+    path("batch_submit_references/", submit.batch_submit, name="web-batch-submit"),
+    path("submit/reference/", submit.submit_references, name="web-submit-references"),
+    path("submit/mapping/", submit.submit_mappings, name="web-submit-mappings"),
+    path("submission_form/redcat_submit/", submit.redcat_submit, name="web-redcat-submit"),
+    path("submission_form/redcat_description.yml", submit.redcat_description,
+         name="web-redcat-description"),
+    path("display_result/<uuid:results_id>", submit.display_result, name="web-display-result"),
+    path("submit_confirm_pipeline/", submit.confirm, name="web-confirm"),
+    path("submissions/", submit.history, name="web-submissions"),
     path("admin/", admin.site.urls),
 ]
