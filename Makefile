@@ -35,7 +35,7 @@ run: install
 # The whole suite on SQLite, then the database tests again on every reachable
 # production backend (PostgreSQL, MariaDB).  The output says which ran.
 test: install
-	$(VENV)/bin/ruff check crds_server tests
+	$(VENV)/bin/ruff check crds_server tests bench
 	$(PY) tests/services.py
 	$(PY) -m pytest
 	$(PY) tests/backends.py $(PG_URL) $(MYSQL_URL)

@@ -38,7 +38,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402
+import common  # noqa: E402, I001
 from tests.live import errors_in  # noqa: E402
 
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
@@ -292,7 +292,8 @@ def main() -> None:
 
 def _check_sync(done, cache: Path) -> int:
     if done.returncode != 0 or errors_in(done.stdout + done.stderr):
-        raise RuntimeError(f"crds sync failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        raise RuntimeError(f"crds sync failed ({done.returncode}):\n"
+                           f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     return sum(len(files) for _, _, files in os.walk(cache / "references")) + \
         sum(len(files) for _, _, files in os.walk(cache / "mappings"))
 

@@ -20,14 +20,14 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
@@ -212,7 +212,7 @@ class Report:
         widths = [max(len(c[i]) for c in cells) for i in range(len(head))]
         lines = [f"== {self.bench}: {self.title}"]
         for index, cell in enumerate(cells):
-            lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(cell, widths)).rstrip())
+            lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(cell, widths, strict=True)).rstrip())
             if index == 0:
                 lines.append("  " + "  ".join("-" * w for w in widths))
         lines += [f"  note: {n}" for n in self.notes]
