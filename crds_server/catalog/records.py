@@ -28,7 +28,7 @@ _LOWER = {"description", "comment", "history", "pedigree", "aperture", "creator_
           "reference_file_type", "derived_from", "instrument", "filekind", "observatory"}
 
 _lock = threading.Lock()
-_cache: dict[str, Any] = {"version": None, "records": {}}
+_cache: dict[str, Any] = {"version": None, "records": {}, "encoded": {}}
 
 
 def to_wire(values: dict[str, Any]) -> dict[str, str]:
@@ -58,8 +58,26 @@ def all_records() -> dict[str, dict[str, str]]:
     rows = File.objects.values(*FIELDS).order_by()
     records = {row["name"]: to_wire(row) for row in rows.iterator(chunk_size=5000)}
     with _lock:
-        _cache.update(version=version, records=records)
+        _cache.update(version=version, records=records, encoded={})
     return records
+
+
+def whole_catalog_encoded(fields: list[str] | None, encode) -> Any:
+    """The whole-catalog info map for `fields`, encoded once per catalog version.
+
+    `crds sync` and certify ask for the whole catalog; encoding ~19,000
+    records takes ~150 ms, so the encoded answer is kept until the catalog changes.
+    """
+    records = all_records()
+    key = tuple(sorted(fields)) if fields else None
+    with _lock:
+        cached = _cache["encoded"].get(key)
+    if cached is None:
+        cached = encode(info_map(None, fields))
+        with _lock:
+            if _cache["records"] is records:
+                _cache["encoded"][key] = cached
+    return cached
 
 
 def record(name: str) -> dict[str, str] | None:

@@ -79,10 +79,10 @@ def get_file_info_map(observatory: str, files: list[str] | None = None,
         files = [check_string(f, "file name", 256) for f in check_list(files, "files")]
     if fields is not None:
         fields = [check_string(f, "field", 64) for f in check_list(fields, "fields")]
+    if files is None:  # the whole catalog is always large
+        return records.whole_catalog_encoded(fields, serverinfo.crds_encode)
     result = records.info_map(files, fields)
-    if files is None or len(result) > ENCODE_OVER:  # the whole catalog is always large
-        return serverinfo.crds_encode(result)
-    return result
+    return serverinfo.crds_encode(result) if len(result) > ENCODE_OVER else result
 
 
 @method
