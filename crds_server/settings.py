@@ -170,6 +170,8 @@ UPLOAD_MAX_BYTES = int(os.environ.get("CRDS_SERVER_UPLOAD_MAX_BYTES", str(16 * 1
 LOGIN_FAILURES_ALLOWED = int(os.environ.get("CRDS_SERVER_LOGIN_FAILURES", "5"))
 LOGIN_THROTTLE_SECONDS = int(os.environ.get("CRDS_SERVER_LOGIN_THROTTLE_SECONDS", "900"))
 SERVER_FILES = HOME / "server_files"
+# Uploads larger than a chunk spill to the data disk, not /tmp.
+FILE_UPLOAD_TEMP_DIR = str(SERVER_FILES / "uploads") if (SERVER_FILES / "uploads").is_dir() else None
 # Comma-separated addresses told about every submission (the seed's mailing lists).
 NOTIFY_LIST = [a for a in os.environ.get("CRDS_SERVER_NOTIFY", "").split(",") if a]
 DEFAULT_FROM_EMAIL = os.environ.get("CRDS_SERVER_FROM_EMAIL", f"crds-{OBSERVATORY}@localhost")

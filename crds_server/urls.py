@@ -4,11 +4,12 @@ from django.contrib import admin
 from django.urls import path, re_path
 
 from crds_server.rpc import views as rpc_views
-from crds_server.web import auth, files, submit, uploads, views
+from crds_server.web import auth, bestrefs_pages, browse, context_pages, files, submit, uploads, views
 
 urlpatterns = [
     path("", views.home, name="web-home"),
     path("health", views.health, name="web-health"),
+    path("recent_activity/", views.recent_activity, name="web-recent-activity"),
     re_path(r"^json/?$", rpc_views.endpoint, name="rpc-endpoint"),
     re_path(r"^json/.+$", rpc_views.endpoint, name="rpc-endpoint-logged"),
     re_path(
@@ -36,5 +37,15 @@ urlpatterns = [
     path("display_result/<uuid:results_id>", submit.display_result, name="web-display-result"),
     path("submit_confirm_pipeline/", submit.confirm, name="web-confirm"),
     path("submissions/", submit.history, name="web-submissions"),
+    path("browse/", browse.browse, name="web-browse"),
+    path("browse/<str:name>", browse.details, name="web-file-details"),
+    path("context_history/", context_pages.context_history, name="web-context-history"),
+    path("contexts/", context_pages.all_contexts, name="web-contexts"),
+    path("context_table/<str:pmap>", context_pages.context_table, name="web-context-table"),
+    path("diff/", context_pages.diff_form, name="web-diff-form"),
+    path("diff/<str:old>/<str:new>", context_pages.difference, name="web-diff"),
+    path("build_contexts/", context_pages.build_contexts, name="web-build-contexts"),
+    path("help/", context_pages.help_page, name="web-help"),
+    path("bestrefs/", bestrefs_pages.bestrefs_page, name="web-bestrefs"),
     path("admin/", admin.site.urls),
 ]

@@ -108,9 +108,16 @@ def _fresh_process_caches() -> None:
 
     from crds_server.catalog import export, records, serverinfo
 
+    from crds.core import utils as crds_utils
+
+    from crds_server.catalog import loader
+
     for cache in (records._cache, serverinfo._cache, export._cache):
         cache["version"] = None
     shared_cache.clear()
+    # Tests reuse mapping names for different contents; forget loaded mappings.
+    loader.forget()
+    crds_utils.clear_function_caches()
 
 
 @pytest.fixture

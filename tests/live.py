@@ -60,11 +60,12 @@ class LiveServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, workers: int = 2, **extra: str) -> LiveServer:
+    def start(self, workers: int = 2, jobs: bool = False, **extra: str) -> LiveServer:
+        """Run `crds-server run`; with `jobs` also its job consumer."""
         log = open(self.home / "logs" / "live-server.log", "ab")
         self.process = subprocess.Popen(
             [str(BIN / "crds-server"), "run", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", str(workers), "--no-jobs"],
+             "--workers", str(workers)] + ([] if jobs else ["--no-jobs"]),
             env=server_env(self.home, self.observatory, CRDS_SERVER_PUBLIC_URL=self.url, **extra),
             stdout=log, stderr=subprocess.STDOUT,
         )

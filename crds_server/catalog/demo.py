@@ -374,6 +374,8 @@ def _match_value(rule: TypeRule, key: str, profile: dict[str, str], index: int) 
     """
     if key in (rule.spec.get("parkey_relevance") or {}):
         return "N/A"
+    if key.upper().startswith("NAXIS"):  # structural: a header-only file cannot carry them
+        return "N/A"
     value = profile[key.upper()]
     return f"DEMO{index + 1}" if value == "N/A" and not rule.has_dates else value
 
@@ -391,7 +393,7 @@ def _rmap_header(observatory: str, rule: TypeRule, name: str) -> dict[str, Any]:
         for key, value in rule.spec.items()
         if key not in ("name", "sha1sum", "derived_from", "mapping", "parkey", "classes")
     }
-    header["extra_keys"] = tuple(header.get("extra_keys") or ())
+    header["extra_keys"] = tuple(k.upper() for k in header.get("extra_keys") or ())
     parkey = (rule.date_keys,) if rule.classes == ("VersionAfter",) else (rule.match_keys,)
     if rule.date_keys and rule.classes != ("VersionAfter",):
         parkey = (rule.match_keys, rule.date_keys)
@@ -571,6 +573,8 @@ def _write_fits(path: Path, keywords: dict[str, str]) -> None:
 
     hdu = fits.PrimaryHDU()
     for key, value in keywords.items():
+        if key.upper().startswith("NAXIS"):  # structural: describes the (absent) data array
+            continue
         if len(key) > 8 or not re.fullmatch(r"[A-Z0-9_\-]+", key):
             hdu.header[f"HIERARCH {key}"] = value
         else:

@@ -44,12 +44,23 @@ def _load(name: str) -> Any:
         raise UnknownContextError(f"Unknown context or mapping '{name}'.")
     try:
         if name.endswith(".pmap"):
+            _drop_stale_pickle(name, path)
             return heavy_client.get_pickled_mapping.uncached(
                 name, cached=False, use_pickles=True, save_pickles=True
             )
         return rmap.load_mapping(name)
     except Exception as exc:
         raise UnknownContextError(f"Mapping '{name}' could not be loaded: {exc}") from exc
+
+
+def _drop_stale_pickle(name: str, path) -> None:
+    """A pickle older than its .pmap (a name reused after a restore) must not be loaded."""
+    pickle = settings.FILE_CACHE / "pickles" / settings.OBSERVATORY / f"{name}.pkl"
+    try:
+        if pickle.stat().st_mtime < path.stat().st_mtime:
+            pickle.unlink()
+    except FileNotFoundError:
+        pass
 
 
 def reference_path(name: str):

@@ -17,6 +17,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 
 from crds_server.catalog.errors import CatalogError
+from crds_server.jobs.errors import ChannelNotFound
 
 from . import (
     methods,  # noqa: F401  (registers the methods)
@@ -57,7 +58,7 @@ def _run(ident: Any, name: str, params: list[Any]) -> HttpResponse:
         return _reply(ident, result=registry.call(name, params))
     except registry.RpcError as exc:
         return _reply(ident, error=_error(exc.name, str(exc)))
-    except CatalogError as exc:
+    except (CatalogError, ChannelNotFound) as exc:  # expected: named, not logged as bugs
         return _reply(ident, error=_error(type(exc).__name__, str(exc)))
     except Exception as exc:  # a bug or library failure: report it, never a 500 page
         log.exception("JSON-RPC method %s failed", name)

@@ -1,39 +1,174 @@
-"""Placeholder views: being written."""
+"""Submission pages: certify, batch / reference / mapping / ReDCaT submit, results, confirm.
 
-from django.http import HttpResponse
+Every form is a "repost" page (GET sets the csrftoken cookie, POST submits) as
+`crds submit` expects (contract §5.4).  Errors are shown in a
+``<div id="error_message">`` with a 4xx status; without an error that element
+does not exist at all (§5.6).
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import ensure_csrf_cookie
+
+from crds_server.accounts.actions import has_role
+from crds_server.catalog import contexts
+from crds_server.jobs import jpoll
+from crds_server.locks.errors import LockError
+from crds_server.submissions import actions
+from crds_server.submissions.errors import SubmissionError
+from crds_server.submissions.models import Submission
+
+TITLES = {"batch": "Batch Submit References", "references": "Submit References",
+          "mappings": "Submit Mappings", "certify": "Certify Files", "redcat": "Extended Batch Submit"}
+REDCAT_FIELDS = [
+    ("deliverer", "CharField", True, "Name of the person delivering the files"),
+    ("other_email", "CharField", False, "Other e-mail addresses to notify"),
+    ("instrument", "CharField", True, "Instrument of the files"),
+    ("file_type", "CharField", True, "Reference file type(s)"),
+    ("history_updated", "TypedChoiceField", True, "History keywords updated?"),
+    ("pedigree_updated", "TypedChoiceField", True, "PEDIGREE keywords updated?"),
+    ("keywords_checked", "TypedChoiceField", True, "Matching keywords checked?"),
+    ("descrip_updated", "TypedChoiceField", True, "DESCRIP keywords updated?"),
+    ("useafter_updated", "TypedChoiceField", True, "USEAFTER dates checked?"),
+    ("useafter_matches", "TypedChoiceField", True, "USEAFTER dates match the rules?"),
+    ("compliance_verified", "TypedChoiceField", True, "Compliance verified?"),
+    ("ingest_files", "TypedChoiceField", True, "Files to be ingested by the archive?"),
+    ("etc_delivery", "TypedChoiceField", True, "Delivery for the exposure time calculator?"),
+    ("calpipe_version", "CharField", False, "Calibration software version tested with"),
+    ("replacement_files", "TypedChoiceField", True, "Do the files replace older ones?"),
+    ("old_reference_files", "CharField", False, "Files replaced"),
+    ("replacing_badfiles", "TypedChoiceField", True, "Do they replace bad files?"),
+    ("jira_issue", "CharField", False, "Related issue"),
+    ("table_rows_changed", "CharField", False, "Table rows changed"),
+    ("modes_affected", "CharField", False, "Modes affected"),
+    ("correctness_testing", "CharField", False, "How correctness was tested"),
+    ("additional_considerations", "CharField", False, "Anything else"),
+]
 
 
-def certify(request, *args, **kwargs):
-    return HttpResponse("Not implemented yet.", status=501, content_type="text/plain")
+class SubmitForm(forms.Form):
+    """The fields `crds submit` posts (contract §5.4); others (ReDCaT) pass through."""
+
+    pmap_mode = forms.ChoiceField(
+        choices=[("pmap_edit", "Editing context"), ("pmap_latest", "Latest context"),
+                 ("pmap_text", "User specified")], initial="pmap_edit", widget=forms.RadioSelect)
+    pmap_text = forms.CharField(required=False, label="User specified context")
+    pmap_name = forms.CharField(required=False, widget=forms.HiddenInput)
+    instrument = forms.CharField(required=False, initial="none")
+    change_level = forms.ChoiceField(choices=[(c, c) for c in ("SEVERE", "MODERATE", "TRIVIAL")])
+    creator = forms.CharField(required=False, label="Creator (author of the files)")
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    auto_rename = forms.BooleanField(required=False, initial=True)
+    compare_old_reference = forms.BooleanField(required=False)
 
 
-def batch_submit(request, *args, **kwargs):
-    return HttpResponse("Not implemented yet.", status=501, content_type="text/plain")
+def _page(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
+    return render(request, f"web/{template}", context, status=status)
 
 
-def submit_references(request, *args, **kwargs):
-    return HttpResponse("Not implemented yet.", status=501, content_type="text/plain")
+def _refuse(request: HttpRequest, kind: str, message: str, status: int) -> HttpResponse:
+    form = SubmitForm(request.POST or None)
+    return _page(request, "submit_form.html",
+                 {"form": form, "kind": kind, "title": TITLES[kind], "error": message}, status)
 
 
-def submit_mappings(request, *args, **kwargs):
-    return HttpResponse("Not implemented yet.", status=501, content_type="text/plain")
+@ensure_csrf_cookie
+def _submit_view(request: HttpRequest, kind: str) -> HttpResponse:
+    if not has_role(request.user, "submitter"):
+        return _refuse(request, kind, "Log in as a submitter first.", 403)
+    if request.method != "POST":
+        return _page(request, "submit_form.html", {"form": SubmitForm(), "kind": kind,
+                                                    "title": TITLES[kind], "ingest": _ingest(request)})
+    try:
+        submission = actions.start(request.user, "batch" if kind == "redcat" else kind,
+                                   request.POST.dict(), request.session.session_key or "")
+    except LockError as exc:
+        return _refuse(request, kind, str(exc), 403)
+    except SubmissionError as exc:
+        return _refuse(request, kind, str(exc), 400)
+    return _page(request, "submit_started.html", {"submission": submission,
+                                                   "url": actions.result_url(submission)})
 
 
-def redcat_submit(request, *args, **kwargs):
-    return HttpResponse("Not implemented yet.", status=501, content_type="text/plain")
+def _ingest(request: HttpRequest) -> list[dict]:
+    from crds_server.submissions import ingest
+
+    return ingest.list_files(request.user)
 
 
-def redcat_description(request, *args, **kwargs):
-    return HttpResponse("Not implemented yet.", status=501, content_type="text/plain")
+def batch_submit(request: HttpRequest) -> HttpResponse:
+    return _submit_view(request, "batch")
 
 
-def display_result(request, *args, **kwargs):
-    return HttpResponse("Not implemented yet.", status=501, content_type="text/plain")
+def submit_references(request: HttpRequest) -> HttpResponse:
+    return _submit_view(request, "references")
 
 
-def confirm(request, *args, **kwargs):
-    return HttpResponse("Not implemented yet.", status=501, content_type="text/plain")
+def submit_mappings(request: HttpRequest) -> HttpResponse:
+    return _submit_view(request, "mappings")
 
 
-def history(request, *args, **kwargs):
-    return HttpResponse("Not implemented yet.", status=501, content_type="text/plain")
+def certify(request: HttpRequest) -> HttpResponse:
+    return _submit_view(request, "certify")
+
+
+def redcat_submit(request: HttpRequest) -> HttpResponse:
+    return _submit_view(request, "redcat")
+
+
+def redcat_description(request: HttpRequest) -> HttpResponse:
+    """The ReDCaT form description read by `crds.submit.Submission` (contract §5.9)."""
+    lines = []
+    for key, kind, required, label in REDCAT_FIELDS:
+        lines += [f"- key: {key}", f"  type: {kind}", f"  required: {str(required).lower()}",
+                  f"  label: {label}"]
+        if kind == "TypedChoiceField":
+            lines += ["  choices: ['N/A', 'No', 'Yes']", "  initial: 'N/A'"]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/yaml")
+
+
+@ensure_csrf_cookie
+def display_result(request: HttpRequest, results_id) -> HttpResponse:
+    """The results page: progress while processing; new names, reports and diffs when ready."""
+    submission = Submission.objects.select_related("user").filter(pk=results_id).first()
+    if submission is None:
+        raise Http404("No such submission.")
+    messages = jpoll.pull(submission.channel_key, 0) if submission.channel_key else []
+    return _page(request, "display_result.html", {
+        "submission": submission, "result": submission.result, "progress": messages,
+        "collisions": actions.collisions(submission) if submission.status == "ready" else [],
+        "can_confirm": submission.status == "ready" and not submission.result.get("certify_only"),
+        "refresh": submission.status in ("queued", "processing"),
+    })
+
+
+def confirm(request: HttpRequest) -> HttpResponse:
+    """POST results_id and button=confirm|cancel|force (contract §5.7)."""
+    if request.method != "POST":
+        return HttpResponse("POST results_id and button.", status=405, content_type="text/plain")
+    button = request.POST.get("button", "")
+    results_id = request.POST.get("results_id", "")
+    try:
+        if button in ("confirm", "force"):
+            submission = actions.confirm(request.user, results_id, force=button == "force")
+        elif button == "cancel":
+            submission = actions.cancel(request.user, results_id)
+        else:
+            raise SubmissionError(f"Unknown button '{button}': use confirm, cancel or force.")
+    except (SubmissionError, ValueError) as exc:
+        return _page(request, "confirmed.html", {"error": str(exc)}, status=400)
+    return _page(request, "confirmed.html", {"submission": submission, "result": submission.result})
+
+
+def history(request: HttpRequest) -> HttpResponse:
+    """Submission history: everyone's for operators, one's own for submitters."""
+    rows = Submission.objects.select_related("user")
+    if not has_role(request.user, "operator"):
+        rows = rows.filter(user=request.user) if request.user.is_authenticated else rows.none()
+    return _page(request, "submissions.html", {"submissions": rows[:200],
+                                               "edit": contexts.pointer("edit"),
+                                               "observatory": settings.OBSERVATORY})

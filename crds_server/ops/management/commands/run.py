@@ -21,7 +21,9 @@ class Command(BaseCommand):
         os.environ.setdefault("CRDS_SERVER_PUBLIC_URL", f"http://{bind}")
         children = [subprocess.Popen(self._gunicorn(bind, workers))]
         if not no_jobs:
-            children.append(subprocess.Popen([sys.executable, "-m", "crds_server", "run_huey"]))
+            # A killed consumer must not leave periodic-task locks held for ever.
+            consumer = [sys.executable, "-m", "crds_server", "run_huey", "--flush-locks"]
+            children.append(subprocess.Popen(consumer))
         stopping = []
 
         def stop(signum, frame):

@@ -1,0 +1,137 @@
+"""Rules files turned into tables for people: parameter rows, context tables, users of a file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import contexts, loader
+
+
+@dataclass
+class RulesTable:
+    """The selections of one mapping: a header row of parameter names and one row per choice."""
+
+    name: str
+    parameters: list[str]
+    rows: list[list[str]]
+
+
+@dataclass
+class TypeEntry:
+    """One reference type of an instrument: its rmap, or the reason it does not apply."""
+
+    filekind: str
+    rmap: str = ""
+    not_applicable: str = ""
+
+
+@dataclass
+class InstrumentEntry:
+    instrument: str
+    imap: str
+    types: list[TypeEntry] = field(default_factory=list)
+
+
+def rules_table(name: str) -> RulesTable:
+    """The rows of mapping `name`; an rmap's Match/UseAfter nesting is flattened by the library."""
+    mapping = loader.get_mapping(name)
+    data = mapping.todict(recursive=1) if not name.endswith(".rmap") else mapping.todict()
+    if name.endswith(".rmap"):
+        parameters = [str(p) for p in data["parameters"]]
+        rows = [[_text(v) for v in row] for row in data["selections"]]
+        return RulesTable(name, parameters, rows)
+    key = "INSTRUMENT" if name.endswith(".pmap") else "REFERENCE TYPE"
+    rows = [[k, _selected_name(v)] for k, v in data["selections"]]
+    return RulesTable(name, [key, "MAPPING"], rows)
+
+
+def _selected_name(value: Any) -> str:
+    if isinstance(value, tuple):  # (basename, header) when not recursing
+        return str(value[0])
+    if isinstance(value, dict):
+        return str(value.get("name", ""))
+    return str(value)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, (tuple, list)):
+        return " ".join(str(v) for v in value)
+    return str(value)
+
+
+def context_table(pmap: str) -> list[InstrumentEntry]:
+    """Instruments -> reference types -> rmaps of context `pmap`; N/A types keep their reason."""
+    context = loader.get_mapping(pmap)
+    table = []
+    for instrument, imap in sorted(context.selections.items()):
+        if isinstance(imap, str):  # a special value such as N/A
+            table.append(InstrumentEntry(instrument, imap))
+            continue
+        entry = InstrumentEntry(instrument, imap.basename)
+        for filekind, rmapping in sorted(imap.selections.items()):
+            if isinstance(rmapping, str):
+                entry.types.append(TypeEntry(filekind, not_applicable=rmapping))
+            else:
+                entry.types.append(TypeEntry(filekind, rmap=rmapping.basename))
+        table.append(entry)
+    return table
+
+
+def users_of(name: str) -> dict[str, list[str]]:
+    """{context kind: mappings naming `name`} within the latest and edit contexts.
+
+    A reference is named by rmaps; an rmap by imaps; an imap by the pmap.
+    """
+    found: dict[str, list[str]] = {}
+    for kind in ("latest", "edit"):
+        pmap = contexts.pointer(kind)
+        if pmap and pmap.endswith(".pmap"):
+            try:
+                found[f"{kind} ({pmap})"] = sorted(_parents(loader.get_mapping(pmap), name))
+            except Exception:  # an unloadable context names nothing; the page still shows
+                found[f"{kind} ({pmap})"] = []
+    return found
+
+
+def _parents(context: Any, name: str) -> set[str]:
+    parents: set[str] = set()
+    for imap in context.selections.values():
+        if isinstance(imap, str):
+            continue
+        if imap.basename == name:
+            parents.add(context.basename)
+        for rmapping in imap.selections.values():
+            if isinstance(rmapping, str):
+                continue
+            if rmapping.basename == name:
+                parents.add(imap.basename)
+            elif name in rmapping.reference_names():
+                parents.add(rmapping.basename)
+    return parents
+
+
+def required_parameters(pmap: str, instrument: str) -> list[tuple[str, list[str]]]:
+    """[(parameter, values found in the rules)] for best references of `instrument` under `pmap`."""
+    imap = loader.get_mapping(pmap).get_imap(instrument)
+    valid = imap.get_valid_values_map()
+    return [(key, sorted(str(v) for v in valid.get(key, ()) if str(v) not in ("N/A", "*")))
+            for key in imap.get_required_parkeys() if key not in ("INSTRUME", "REFTYPE")]
+
+
+def instruments(pmap: str) -> list[str]:
+    """The instruments with rules in context `pmap`."""
+    return sorted(k for k, v in loader.get_mapping(pmap).selections.items() if not isinstance(v, str))
+
+
+def explain_choice(pmap: str, instrument: str, filekind: str, chosen: str) -> dict[str, str]:
+    """{parameter: value} of the rule rows of `filekind` that select `chosen` ({} if unknown)."""
+    try:
+        rmapping = loader.get_mapping(pmap).get_imap(instrument).get_rmap(filekind)
+    except Exception:  # types with no rmap (N/A) have nothing to explain
+        return {}
+    data = rmapping.todict()
+    for row in data["selections"]:
+        if row and row[-1] == chosen:
+            return {str(k): _text(v) for k, v in zip(data["parameters"][:-1], row[:-1], strict=False)}
+    return {}

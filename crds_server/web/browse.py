@@ -1,0 +1,180 @@
+"""Browse the catalog: a filtered, sorted, paginated listing and one page per file."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet, Sum
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.cache import patch_cache_control
+
+from crds_server.catalog import rules_table
+from crds_server.catalog.headers import read_header
+from crds_server.catalog.models import FILE_STATES, AuditEntry, File
+
+PER_PAGE = 100
+SORT_KEYS = ("name", "delivery_date", "activation_date", "useafter_date", "instrument", "filekind",
+             "state", "size")
+LIST_FIELDS = ("name", "type", "instrument", "filekind", "state", "rejected", "blacklisted", "size",
+               "delivery_date", "activation_date", "useafter_date", "uploaded_as", "aperture",
+               "description")
+COLUMNS = [("name", "Name"), ("instrument", "Instrument"), ("filekind", "Type"), ("state", "State"),
+           ("delivery_date", "Delivered"), ("activation_date", "Activated"), ("useafter_date", "Use after"),
+           ("size", "Size"), ("", "Description")]
+BAD_CHOICES = [("", "*"), ("bad", "bad (rejected or blacklisted)"), ("rejected", "rejected"),
+               ("blacklisted", "blacklisted"), ("good", "not bad")]
+
+
+class BrowseForm(forms.Form):
+    """The listing's filters; every field is optional and blank means 'any'."""
+
+    instrument = forms.ChoiceField(required=False)
+    filekind = forms.ChoiceField(required=False, label="Type")
+    state = forms.ChoiceField(required=False, choices=[("", "*")] + [(s, s) for s in FILE_STATES])
+    kind = forms.ChoiceField(required=False, label="File kind",
+                             choices=[("", "*"), ("mapping", "mapping"), ("reference", "reference")])
+    name = forms.CharField(required=False, max_length=128, label="Name (glob)")
+    extension = forms.CharField(required=False, max_length=16)
+    bad = forms.ChoiceField(required=False, choices=BAD_CHOICES, label="Bad flags")
+    start = forms.DateField(required=False, label="Delivered from", help_text="YYYY-MM-DD")
+    stop = forms.DateField(required=False, label="Delivered until", help_text="YYYY-MM-DD")
+    sort = forms.ChoiceField(required=False, choices=[(k, k) for k in SORT_KEYS]
+                             + [(f"-{k}", f"-{k}") for k in SORT_KEYS])
+
+    def __init__(self, *args, choices: dict[str, list[str]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for field in ("instrument", "filekind"):
+            self.fields[field].choices = [("", "*")] + [(c, c) for c in choices[field]]
+
+    def clean_extension(self) -> str:
+        ext = self.cleaned_data["extension"].strip()
+        if ext and not re.fullmatch(r"\.?[A-Za-z0-9]{1,12}", ext):
+            raise forms.ValidationError("An extension is letters and digits, e.g. .fits or rmap.")
+        return ext if not ext or ext.startswith(".") else f".{ext}"
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("stop") and data["start"] > data["stop"]:
+            self.add_error("stop", "The end date is before the start date.")
+        return data
+
+
+def glob_regex(glob: str) -> str:
+    """A case-insensitive regex (portable across databases) for a shell-style name glob."""
+    parts = [".*" if c == "*" else "." if c == "?" else re.escape(c) for c in glob]
+    return "^" + "".join(parts) + "$"
+
+
+def filter_files(data: dict) -> QuerySet:
+    rows = File.objects.all()
+    for field in ("instrument", "filekind"):
+        if data.get(field):
+            rows = rows.filter(**{field: data[field]})
+    if data.get("state"):
+        rows = rows.filter(state=data["state"])
+    if data.get("kind"):
+        rows = rows.filter(type=data["kind"])
+    if data.get("name"):
+        name = data["name"].strip()
+        rows = rows.filter(name__iregex=glob_regex(name)) if any(c in name for c in "*?") \
+            else rows.filter(name__icontains=name)
+    if data.get("extension"):
+        rows = rows.filter(name__iendswith=data["extension"])
+    rows = _bad_filter(rows, data.get("bad", ""))
+    if data.get("start"):
+        rows = rows.filter(delivery_date__date__gte=data["start"])
+    if data.get("stop"):
+        rows = rows.filter(delivery_date__date__lte=data["stop"])
+    return rows
+
+
+def _bad_filter(rows: QuerySet, bad: str) -> QuerySet:
+    if bad == "bad":
+        return rows.bad()
+    if bad in ("rejected", "blacklisted"):
+        return rows.filter(**{bad: True})
+    if bad == "good":
+        return rows.exclude(Q(rejected=True) | Q(blacklisted=True))
+    return rows
+
+
+def browse(request: HttpRequest) -> HttpResponse:
+    """The catalog listing: filters, sortable columns, totals, 100 rows a page."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    form = BrowseForm(query or None, choices=_choices())
+    page, totals = None, None
+    if form.is_bound and not form.is_valid():
+        status = 400
+    else:
+        status = 200
+        data = form.cleaned_data if form.is_bound else {}
+        rows = filter_files(data)
+        totals = rows.aggregate(size=Sum("size"))
+        sort = data.get("sort") or "name"
+        rows = rows.order_by(sort, "name").values(*LIST_FIELDS)
+        page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    links = query.copy()
+    current_sort = links.pop("sort", [""])[-1]
+    response = render(request, "web/browse.html", {
+        "form": form, "page": page, "totals": totals, "query": links.urlencode(), "columns": COLUMNS,
+        "sort": current_sort,
+    }, status=status)
+    patch_cache_control(response, max_age=60)
+    return response
+
+
+def _choices() -> dict[str, list[str]]:
+    """Distinct instruments and types for the filter menus (two indexed DISTINCT queries)."""
+    distinct = File.objects.order_by()
+    return {"instrument": sorted(set(distinct.values_list("instrument", flat=True).distinct()) - {""}),
+            "filekind": sorted(set(distinct.values_list("filekind", flat=True).distinct()) - {""})}
+
+
+def details(request: HttpRequest, name: str) -> HttpResponse:
+    """Everything about one file: catalog fields, header or rules, users, history."""
+    file = File.objects.filter(name=name).first()
+    if file is None:
+        raise Http404(f"No file named '{name}' is in the catalog.")
+    context = {"file": file, "fields": _fields(file), "users": rules_table.users_of(name),
+               "history": AuditEntry.objects.filter(filename=name)[:200],
+               "download": _download_url(file)}
+    if file.is_mapping():
+        context.update(_mapping_context(file))
+    else:
+        context["header"] = read_header(file.store_path())
+    response = render(request, "web/file_details.html", context)
+    immutable = file.state == "archived" and not file.is_bad()
+    patch_cache_control(response, max_age=3600 if immutable else 60)
+    return response
+
+
+def _fields(file: File) -> list[tuple[str, object]]:
+    skip = {"id"}
+    return [(f.verbose_name, getattr(file, f.name)) for f in File._meta.fields if f.name not in skip]
+
+
+def _download_url(file: File) -> str:
+    kind = "mappings" if file.is_mapping() else "references"
+    return f"/unchecked_get/{kind}/{settings.OBSERVATORY}/{file.name}"
+
+
+def _mapping_context(file: File) -> dict:
+    try:
+        table = rules_table.rules_table(file.name)
+    except Exception as exc:  # a mapping the library refuses still gets its page
+        table = None
+        problem = str(exc)
+    else:
+        problem = ""
+    path = file.store_path()
+    text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+    suffix = file.name.rsplit(".", 1)[-1]
+    siblings = (File.objects.filter(type=File.MAPPING, instrument=file.instrument,
+                                    filekind=file.filekind, name__endswith=f".{suffix}")
+                .exclude(name=file.name).order_by("-name").values_list("name", flat=True)[:200])
+    return {"rules": table, "rules_problem": problem, "text": text, "siblings": list(siblings)}

@@ -1,0 +1,100 @@
+"""Context pages: history, all contexts, a context's table, differences, build contexts, help."""
+
+from __future__ import annotations
+
+import re
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.cache import patch_cache_control
+
+from crds_server.catalog import contexts, diffs, rules_table
+from crds_server.catalog.errors import CatalogError
+from crds_server.catalog.models import BuildContext, ContextHistory, File
+
+PER_PAGE = 100
+
+
+def _cached(response: HttpResponse, seconds: int) -> HttpResponse:
+    patch_cache_control(response, max_age=seconds)
+    return response
+
+
+def context_history(request: HttpRequest) -> HttpResponse:
+    """Every era of the latest context, newest first, with diff checkboxes."""
+    rows = ContextHistory.objects.order_by("-start_date", "-id").values(
+        "start_date", "context", "description", "user")
+    page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    return _cached(render(request, "web/context_history.html", {
+        "page": page, "latest": contexts.pointer("latest")}), 60)
+
+
+def all_contexts(request: HttpRequest) -> HttpResponse:
+    """Every .pmap in the catalog, newest delivery first, with its latest/edit status."""
+    rows = (File.objects.filter(type=File.MAPPING, name__endswith=".pmap")
+            .order_by("-delivery_date", "-name").values("name", "delivery_date", "state", "description"))
+    page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    return _cached(render(request, "web/contexts.html", {
+        "page": page, "latest": contexts.pointer("latest"), "edit": contexts.pointer("edit")}), 60)
+
+
+def context_table(request: HttpRequest, pmap: str) -> HttpResponse:
+    """Instruments -> reference types -> rmaps of one context."""
+    _require_mapping(pmap, ".pmap")
+    try:
+        table = rules_table.context_table(pmap)
+    except CatalogError as exc:
+        raise Http404(str(exc)) from exc
+    return _cached(render(request, "web/context_table.html", {"pmap": pmap, "table": table}), 300)
+
+
+def diff_form(request: HttpRequest) -> HttpResponse:
+    """Two ticked boxes (or old/new fields) -> the stable /diff/<old>/<new> address."""
+    names = request.GET.getlist("context") or [request.GET.get("old", ""), request.GET.get("new", "")]
+    names = [n.strip() for n in names if n.strip()]
+    if len(names) != 2:
+        return render(request, "web/message.html", {
+            "title": "Pick two files to compare",
+            "message": "Tick exactly two boxes (or give an old and a new file name), then press diff."},
+            status=400)
+    old, new = sorted(names)
+    return redirect("web-diff", old=old, new=new)
+
+
+def difference(request: HttpRequest, old: str, new: str) -> HttpResponse:
+    """Logical and text differences of two mappings of the same kind, at every level."""
+    _require_mapping(old)
+    _require_mapping(new)
+    try:
+        pairs = diffs.mapping_difference(old, new)
+    except diffs.MappingKindMismatch as exc:
+        return render(request, "web/message.html", {"title": "Cannot compare", "message": str(exc)},
+                      status=400)
+    except CatalogError as exc:
+        raise Http404(str(exc)) from exc
+    return _cached(render(request, "web/diff.html", {"old": old, "new": new, "pairs": pairs}), 3600)
+
+
+def build_contexts(request: HttpRequest) -> HttpResponse:
+    """Calibration software versions and the context delivered with each."""
+    rows = sorted(BuildContext.objects.values("calver", "context", "created"),
+                  key=lambda r: _version_sort(r["calver"]), reverse=True)
+    return _cached(render(request, "web/build_contexts.html", {"rows": rows}), 60)
+
+
+def _version_sort(calver: str) -> tuple[int, ...]:
+    """MAJOR.MINOR.PATCH numbers, so that 1.10 sorts after 1.9."""
+    return tuple(int(n) for n in re.findall(r"\d+", calver)[:3])
+
+
+def help_page(request: HttpRequest) -> HttpResponse:
+    """What contexts, file states and bad files mean."""
+    return _cached(render(request, "web/help.html", {
+        "latest": contexts.pointer("latest"), "edit": contexts.pointer("edit")}), 3600)
+
+
+def _require_mapping(name: str, suffix: str = "") -> None:
+    if not name.endswith(suffix or (".pmap", ".imap", ".rmap")) or \
+            not File.objects.filter(name=name, type=File.MAPPING).exists():
+        raise Http404(f"No {suffix or 'mapping'} named '{name}' is in the catalog.")

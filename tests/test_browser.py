@@ -1,0 +1,104 @@
+"""The public pages in a real browser (Debian's Chromium driven by Playwright) on a live demo server."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.live import LiveServer, manage
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SECOND_CONTEXT = """
+import sys
+sys.path.insert(0, {root!r})
+from django.conf import settings
+from tests.builders import CatalogBuilder
+from tests.web_helpers import derive_context
+print(derive_context(CatalogBuilder(settings), "hst_0001.pmap", "acs", "darkfile")["pmap"])
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    home = tmp_path_factory.mktemp("browser-home")
+    manage(home, "hst", "demo", "--observatory", "hst")
+    root = str(Path(__file__).resolve().parents[1])
+    manage(home, "hst", "shell", "-c", SECOND_CONTEXT.format(root=root))
+    live = LiveServer(home, "hst").start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is missing: install Debian's chromium package to run browser tests")
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PLAYWRIGHT_BROWSERS_PATH", "0")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        tab = browser.new_page(viewport={"width": 1280, "height": 900})
+        yield tab
+        browser.close()
+
+
+def test_the_home_page_links_to_the_site(page, server):
+    page.goto(server.url + "/")
+    assert page.get_by_role("link", name="Browse the catalog").is_visible()
+    page.screenshot(path=str(SHOTS / "home.png"), full_page=True)
+
+
+def test_browsing_with_a_filter_and_opening_a_file(page, server):
+    page.goto(server.url + "/browse/")
+    page.get_by_label("Instrument").select_option("acs")
+    page.get_by_label("File kind").select_option("mapping")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url("**/browse/?**")
+    assert page.get_by_role("link", name="hst_acs_darkfile_0001.rmap").is_visible()
+    page.screenshot(path=str(SHOTS / "browse.png"), full_page=True)
+    page.get_by_role("link", name="hst_acs_darkfile_0001.rmap").click()
+    page.wait_for_url("**/browse/hst_acs_darkfile_0001.rmap")
+    assert page.get_by_role("heading", name="Rules").is_visible()
+    page.screenshot(path=str(SHOTS / "file_details.png"), full_page=True)
+
+
+def test_diffing_two_contexts_from_the_contexts_page(page, server):
+    page.goto(server.url + "/contexts/")
+    page.get_by_label("Diff hst_0001.pmap").check()
+    page.get_by_label("Diff hst_0002.pmap").check()
+    page.get_by_role("button", name="Diff").click()
+    page.wait_for_url("**/diff/hst_0001.pmap/hst_0002.pmap")
+    rmaps = "hst_acs_darkfile_0001.rmap → hst_acs_darkfile_0002.rmap"
+    assert page.get_by_role("heading", name=rmaps).is_visible()
+    page.screenshot(path=str(SHOTS / "diff.png"), full_page=True)
+
+
+def test_exploring_best_references(page, server):
+    page.goto(server.url + "/bestrefs/")
+    page.get_by_label("Instrument", exact=True).select_option("acs")
+    page.get_by_role("button", name="Choose instrument").click()
+    page.get_by_label("DETECTOR from the rules").select_option("WFC")
+    page.get_by_label("DATE-OBS typed").fill("2020-01-01")
+    page.get_by_label("TIME-OBS typed").fill("00:00:00")
+    page.get_by_role("button", name="Get references", exact=True).click()
+    assert page.get_by_role("heading", name="Best references under hst_0001.pmap").is_visible()
+    assert page.locator("td", has_text="darkfile").first.is_visible()
+    page.screenshot(path=str(SHOTS / "bestrefs.png"), full_page=True)
+
+
+def test_an_unknown_file_shows_the_404_page_with_a_search_box(page, server):
+    response = page.goto(server.url + "/browse/nosuch.fits")
+    assert response.status == 404
+    page.get_by_label("Search the catalog").fill("*drk*")
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_url("**/browse/?name=*")
+    assert page.get_by_text("files,").first.is_visible() or page.get_by_text("file,").first.is_visible()

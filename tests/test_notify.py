@@ -1,0 +1,106 @@
+"""E-mail notices: recipients, subject, text and HTML parts, escaping, failures."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from crds_server.notify import actions
+from crds_server.notify.errors import UnknownNoticeKind
+
+CONTEXT = {
+    "description": "New darks <script>alert(1)</script> & biases",
+    "files": {"my_dark.fits": "hst_acs_drk_0001.fits"},
+    "new_context": "hst_0002.pmap",
+    "url": "https://crds.example.org/display_result/1234/",
+    "errors": [],
+}
+
+
+def _send(kind="confirmed", **overrides) -> int:
+    fields = dict(user_email="sub@example.org", username="submitter", subject_detail="hst_0002.pmap",
+                  context=CONTEXT)
+    return actions.send_notice(kind, **{**fields, **overrides})
+
+
+def test_a_notice_goes_to_the_submitter_and_the_notify_list(settings, mailoutbox):
+    settings.NOTIFY_LIST = ["team@example.org", "sub@example.org"]
+    assert _send() == 2
+    (mail,) = mailoutbox
+    assert mail.to == ["sub@example.org", "team@example.org"]
+    assert mail.from_email == settings.DEFAULT_FROM_EMAIL
+
+
+def test_the_subject_names_the_server_the_kind_and_the_detail(settings, mailoutbox):
+    settings.OBSERVATORY, settings.USECASE = "hst", "dev"
+    _send()
+    assert mailoutbox[0].subject == "[CRDS hst dev] Submission confirmed: hst_0002.pmap"
+
+
+def test_the_text_part_carries_the_description_files_context_and_link(mailoutbox):
+    _send()
+    body = mailoutbox[0].body
+    assert "submitter's submission was confirmed" in body
+    assert "New darks <script>alert(1)</script> & biases" in body
+    assert "my_dark.fits -> hst_acs_drk_0001.fits" in body
+    assert "New context: hst_0002.pmap" in body
+    assert "Results: https://crds.example.org/display_result/1234/" in body
+
+
+def test_the_html_part_escapes_what_users_wrote(mailoutbox):
+    _send()
+    html, mimetype = mailoutbox[0].alternatives[0]
+    assert mimetype == "text/html"
+    assert "<script>" not in html
+    assert "New darks &lt;script&gt;alert(1)&lt;/script&gt; &amp; biases" in html
+    assert '<a href="https://crds.example.org/display_result/1234/">' in html
+    assert "hst_acs_drk_0001.fits" in html
+
+
+def test_errors_are_listed_in_a_failure_notice(mailoutbox):
+    _send("failed", context={"description": "x", "error": "Certify found 2 errors"})
+    mail = mailoutbox[0]
+    assert mail.subject.endswith("Submission failed: hst_0002.pmap")
+    assert "Errors:\n  Certify found 2 errors" in mail.body
+    assert "Certify found 2 errors" in mail.alternatives[0][0]
+
+
+@pytest.mark.parametrize("kind", sorted(actions.NOTICES))
+def test_every_kind_renders(kind, mailoutbox):
+    assert _send(kind, context={"files": ["hst_0003.cat"], "catalog": "hst_0003.cat"}) == 1
+    assert actions.NOTICES[kind][0] in mailoutbox[0].subject
+
+
+def test_a_newline_in_the_detail_cannot_break_the_subject_header(mailoutbox):
+    _send(subject_detail="first line\nBcc: victim@example.org")
+    assert mailoutbox[0].subject.endswith("first line Bcc: victim@example.org")
+    assert mailoutbox[0].bcc == []
+
+
+def test_without_any_recipient_nothing_is_sent(settings, mailoutbox):
+    settings.NOTIFY_LIST = []
+    assert _send(user_email="") == 0
+    assert mailoutbox == []
+
+
+def test_a_failure_to_send_is_logged_not_raised(settings, caplog):
+    settings.EMAIL_BACKEND = "tests.test_notify.BrokenBackend"
+    with caplog.at_level(logging.ERROR, logger="crds_server.notify.actions"):
+        assert _send() == 0
+    assert "could not be sent to sub@example.org" in caplog.text
+
+
+def test_an_unknown_kind_is_a_programming_error(mailoutbox):
+    with pytest.raises(UnknownNoticeKind):
+        _send("exploded")
+
+
+class BrokenBackend:
+    """An e-mail backend whose server is down."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        pass
+
+    def send_messages(self, messages) -> int:
+        raise ConnectionRefusedError("SMTP server down")

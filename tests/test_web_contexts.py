@@ -1,0 +1,104 @@
+"""Context pages: history, all contexts, context table, differences, build contexts, help."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from crds_server.catalog.models import BuildContext, ContextHistory
+from tests.web_helpers import derive_context
+
+
+@pytest.fixture
+def second(demo_catalog, catalog):
+    """A second context that drops one ACS dark."""
+    return derive_context(catalog, demo_catalog.context, "acs", "darkfile")
+
+
+def test_context_history_lists_eras_with_diff_boxes(client, demo_catalog):
+    ContextHistory.objects.create(start_date=datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC),
+                                  context=demo_catalog.context, description="<b>why</b>")
+    page = client.get("/context_history/").content.decode()
+    assert demo_catalog.context in page and 'name="context"' in page
+    assert "&lt;b&gt;why&lt;/b&gt;" in page
+    assert 'class="latest"' in page
+
+
+def test_all_contexts_lists_every_pmap_with_its_status(client, second, demo_catalog):
+    page = client.get("/contexts/").content.decode()
+    assert second["pmap"] in page and demo_catalog.context in page
+    assert 'class="edit"' in page and "Dropped one dark" in page
+
+
+def test_context_table_shows_instruments_types_and_rmaps(client, demo_catalog):
+    response = client.get(f"/context_table/{demo_catalog.context}")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "hst_acs_0001.imap" in page and "hst_acs_darkfile_0001.rmap" in page
+    assert "max-age=300" in response["Cache-Control"]
+
+
+def test_context_table_of_an_unknown_context_is_the_404_page(client, demo_catalog):
+    response = client.get("/context_table/hst_9999.pmap")
+    assert response.status_code == 404
+    assert 'role="search"' in response.content.decode()
+
+
+def test_ticking_two_boxes_redirects_to_the_stable_diff_address(client, second, demo_catalog):
+    response = client.get("/diff/", {"context": [second["pmap"], demo_catalog.context]})
+    assert response.status_code == 302
+    assert response["Location"] == f"/diff/{demo_catalog.context}/{second['pmap']}"
+
+
+def test_ticking_one_box_explains_what_to_do(client, demo_catalog):
+    response = client.get("/diff/", {"context": [demo_catalog.context]})
+    assert response.status_code == 400
+    assert "exactly two" in response.content.decode()
+
+
+def test_diff_shows_logical_and_text_differences_at_every_level(client, second, demo_catalog):
+    response = client.get(f"/diff/{demo_catalog.context}/{second['pmap']}")
+    page = response.content.decode()
+    assert response.status_code == 200
+    for old, new in ((demo_catalog.context, second["pmap"]), (second["old_imap"], second["imap"]),
+                     (second["old_rmap"], second["rmap"])):
+        assert f"{old} → {new}" in page
+    assert f"deleted terminal &#x27;{second['dropped']}&#x27;" in page
+    assert "<th scope=\"col\">DETECTOR</th>" in page
+    assert 'class="del">-' in page and second["dropped"] in page
+
+
+def test_diff_of_two_rmaps(client, second):
+    page = client.get(f"/diff/{second['old_rmap']}/{second['rmap']}").content.decode()
+    assert "Logical diff" in page and second["dropped"] in page
+
+
+def test_diff_of_mappings_of_different_kinds_is_refused(client, second, demo_catalog):
+    response = client.get(f"/diff/{demo_catalog.context}/{second['rmap']}")
+    assert response.status_code == 400
+    assert "same kind" in response.content.decode()
+
+
+def test_diff_with_an_unknown_mapping_is_the_404_page(client, demo_catalog):
+    response = client.get(f"/diff/{demo_catalog.context}/hst_0999.pmap")
+    assert response.status_code == 404
+
+
+def test_build_contexts_table(client, demo_catalog):
+    BuildContext.objects.create(calver="1.2.3", context=demo_catalog.context)
+    page = client.get("/build_contexts/").content.decode()
+    assert "1.2.3" in page and demo_catalog.context in page
+
+
+def test_help_explains_contexts_states_and_bad_files(client, db):
+    page = client.get("/help/").content.decode()
+    for word in ("latest", "edit", "build", "versions", "archived", "rejected", "blacklisted"):
+        assert word in page
+
+
+def test_home_links_to_every_public_page(client, demo_catalog):
+    page = client.get("/").content.decode()
+    for url in ("/browse/", "/context_history/", "/contexts/", "/build_contexts/", "/bestrefs/", "/help/",
+                f"/context_table/{demo_catalog.context}"):
+        assert f'href="{url}' in page
