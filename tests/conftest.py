@@ -104,13 +104,10 @@ def _fresh_process_caches() -> None:
     Tests roll the version counter back, so the same version number can
     stand for two different catalogs in one process.
     """
+    from crds.core import utils as crds_utils
     from django.core.cache import cache as shared_cache
 
-    from crds_server.catalog import export, records, serverinfo
-
-    from crds.core import utils as crds_utils
-
-    from crds_server.catalog import loader
+    from crds_server.catalog import export, loader, records, serverinfo
 
     for cache in (records._cache, serverinfo._cache, export._cache):
         cache["version"] = None
@@ -118,6 +115,9 @@ def _fresh_process_caches() -> None:
     # Tests reuse mapping names for different contents; forget loaded mappings.
     loader.forget()
     crds_utils.clear_function_caches()
+    from crds_server.web import fastfiles
+
+    fastfiles.index.forget()
 
 
 @pytest.fixture

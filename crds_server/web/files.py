@@ -16,6 +16,11 @@ served: a 14.0.3 client would keep them in its cache (§4.1 step 5).
 
 Full bodies go out through `FileResponse`, so gunicorn can use sendfile; byte
 ranges are streamed in bounded chunks.  No view reads a whole file.
+
+Under gunicorn, mappings and references are answered by the WSGI fast path
+in `fastfiles.py`, which uses this module's rules and header code (`Entry`,
+`open_catalogued`, `plan`, `file_headers`); these views answer the rest and
+whatever the fast path passes on.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple, Protocol
 
 from django.conf import settings
 from django.http import (
@@ -63,8 +68,24 @@ CHUNK_SIZE = 1024 * 1024
 _UNSATISFIABLE = (-1, -1)
 
 
+class Entry(NamedTuple):
+    """What the catalog says about one distributable file: enough to serve it."""
+
+    name: str
+    is_mapping: bool
+    size: int
+    sha1: str  # "" when the catalog has no checksum
+    path: str
+
+
+class Headers(Protocol):
+    """Request headers by name (`request.headers`, or the WSGI fast path's view of environ)."""
+
+    def get(self, name: str, default: None = None) -> str | None: ...
+
+
 @dataclass
-class _Served:
+class Served:
     """An open file about to be sent, with the metadata its headers need."""
 
     file: BinaryIO
@@ -76,7 +97,7 @@ class _Served:
     cache_control: str
 
 
-class _Slice:
+class Slice:
     """The next `length` bytes of an open file, read in bounded chunks; closes the file."""
 
     def __init__(self, file: BinaryIO, length: int) -> None:
@@ -101,8 +122,8 @@ def unchecked_get(request: HttpRequest, kind: str, observatory: str, name: str) 
     """Serve one file of the `unchecked_get` tree (GET and HEAD only)."""
     if request.method not in _SAFE_METHODS:
         return _not_allowed()
-    if not _valid_name(name) or observatory != settings.OBSERVATORY:
-        return _text(404, f"'{name}' is unknown to this server.")
+    if not valid_name(name) or observatory != settings.OBSERVATORY:
+        return _text(404, unknown_message(name))
     if kind == "config":
         return _serve_config(request, name)
     if kind == "pickles":
@@ -115,15 +136,15 @@ def checked_get(request: HttpRequest, name: str) -> HttpResponseBase:
     """Legacy `/get/<name>`: redirect to the file's `unchecked_get` URL."""
     if request.method not in _SAFE_METHODS:
         return _not_allowed()
-    row = _find(name, None, settings.OBSERVATORY) if _valid_name(name) else None
+    row = _find(name, None, settings.OBSERVATORY) if valid_name(name) else None
     if row is None:
-        return _text(404, f"'{name}' is unknown to this server.")
+        return _text(404, unknown_message(name))
     kind = "mappings" if row.is_mapping() else "references"
     args = {"kind": kind, "observatory": row.observatory, "name": row.name}
     return HttpResponseRedirect(reverse("web-unchecked-get", kwargs=args))
 
 
-def _valid_name(name: str) -> bool:
+def valid_name(name: str) -> bool:
     """A plain file name: no path separators, no `..`, no odd characters."""
     return bool(_NAME.fullmatch(name)) and ".." not in name
 
@@ -136,47 +157,69 @@ def _find(name: str, file_type: str | None, observatory: str) -> File | None:
     return rows.first()
 
 
+def find_entry(name: str, kind: str, observatory: str) -> Entry | None:
+    """The exact catalog lookup of a distributable file of `kind` (mappings, references)."""
+    row = _find(name, _KIND_TYPES[kind], observatory)
+    return None if row is None else entry(row.name, row.type, row.size, row.sha1sum, observatory)
+
+
+def entry(name: str, file_type: str, size: int, sha1sum: str, observatory: str) -> Entry:
+    """An `Entry` from catalog values (the store layout of `File.store_path`)."""
+    is_mapping = file_type == File.MAPPING
+    sub = "mappings" if is_mapping else "references"
+    path = os.path.join(settings.FILE_CACHE, sub, observatory, name)
+    sha1 = sha1sum if sha1sum.lower() not in ("", "none") else ""
+    return Entry(name, is_mapping, size, sha1, path)
+
+
+def unknown_message(name: str) -> str:
+    return f"'{name}' is unknown to this server."
+
+
+def inconsistent_message(name: str) -> str:
+    return f"The file store is inconsistent for '{name}'; operators notified."
+
+
 def _serve_catalogued(
     request: HttpRequest, kind: str, observatory: str, name: str
 ) -> HttpResponseBase:
     """A mapping or reference, only if the catalog lists it and the store agrees."""
-    row = _find(name, _KIND_TYPES[kind], observatory)
-    if row is None:
-        return _text(404, f"'{name}' is unknown to this server.")
-    served = _open_catalogued(row)
+    found = find_entry(name, kind, observatory)
+    if found is None:
+        return _text(404, unknown_message(name))
+    served = open_catalogued(found)
     if served is None:
-        return _text(503, f"The file store is inconsistent for '{name}'; operators notified.")
+        return _text(503, inconsistent_message(name))
     return _respond(request, served)
 
 
-def _open_catalogued(row: File) -> _Served | None:
-    """Open `row`'s bytes if they exist and have the catalogued size; else log and None."""
-    path = row.store_path()
-    file = _open_regular(path)
+def open_catalogued(found: Entry) -> Served | None:
+    """Open the file's bytes if they exist and have the catalogued size; else log and None."""
+    file = _open_regular(found.path)
     if file is None:
-        logger.error("File store inconsistent: %s is catalogued but %s is missing.", row.name, path)
+        logger.error("File store inconsistent: %s is catalogued but %s is missing.",
+                     found.name, found.path)
         return None
     info = os.fstat(file.fileno())
-    if info.st_size != row.size:
+    if info.st_size != found.size:
         file.close()
         logger.error(
             "File store inconsistent: %s has %d bytes on disk, the catalog says %d.",
-            path, info.st_size, row.size,
+            found.path, info.st_size, found.size,
         )
         return None
-    sha1 = row.sha1sum if row.sha1sum.lower() not in ("", "none") else ""
-    return _Served(
+    return Served(
         file=file,
         size=info.st_size,
         mtime=info.st_mtime,
-        etag=f'"{sha1}"' if sha1 else "",
-        sha1=sha1,
-        content_type=TEXT if row.is_mapping() else BINARY,
+        etag=f'"{found.sha1}"' if found.sha1 else "",
+        sha1=found.sha1,
+        content_type=TEXT if found.is_mapping else BINARY,
         cache_control=IMMUTABLE,
     )
 
 
-def _open_regular(path: Path) -> BinaryIO | None:
+def _open_regular(path: Path | str) -> BinaryIO | None:
     """Open `path` for reading if it is a regular file (never a FIFO or directory)."""
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
@@ -197,7 +240,7 @@ def _serve_pickle(request: HttpRequest, observatory: str, name: str) -> HttpResp
     if file is None:
         return _text(404, f"No pickle is available for '{name.removesuffix('.pkl')}'.")
     info = os.fstat(file.fileno())
-    served = _Served(
+    served = Served(
         file=file,
         size=info.st_size,
         mtime=info.st_mtime,
@@ -230,7 +273,7 @@ def _serve_config(request: HttpRequest, name: str) -> HttpResponse:
     """`server_config` or `bad_files.txt`, built from the current server info."""
     function_name = _CONFIG_TEXTS.get(name)
     if function_name is None:
-        return _text(404, f"'{name}' is unknown to this server.")
+        return _text(404, unknown_message(name))
     try:
         from crds_server.catalog import serverinfo
 
@@ -239,7 +282,7 @@ def _serve_config(request: HttpRequest, name: str) -> HttpResponse:
         logger.exception("Could not build %s.", name)
         return _text(503, f"'{name}' is not available right now; try again later.")
     etag = f'"{hashlib.sha1(body).hexdigest()}"'
-    not_modified = _etag_matches(request.headers.get("If-None-Match", ""), etag)
+    not_modified = _etag_matches(request.headers.get("If-None-Match") or "", etag)
     send_body = request.method == "GET" and not not_modified
     response = HttpResponse(body if send_body else b"", status=304 if not_modified else 200,
                             content_type=TEXT)
@@ -249,18 +292,34 @@ def _serve_config(request: HttpRequest, name: str) -> HttpResponse:
     return response
 
 
-def _respond(request: HttpRequest, served: _Served) -> HttpResponseBase:
+def plan(method: str, headers: Headers, served: Served) -> tuple[int, tuple[int, int] | None]:
+    """The status of a GET or HEAD of `served` (200, 206, 304 or 416) and the 206's span.
+
+    Shared by the Django view and the WSGI fast path (`fastfiles`), so both
+    answer alike.  A 200 carries a body only for GET.
+    """
+    if _not_modified(headers, served):
+        return 304, None
+    if method == "HEAD":
+        return 200, None
+    span = _requested_span(method, headers, served)
+    if span == _UNSATISFIABLE:
+        return 416, None
+    return (200, None) if span is None else (206, span)
+
+
+def _respond(request: HttpRequest, served: Served) -> HttpResponseBase:
     """Answer a GET or HEAD for `served`: 200, 206, 304 or 416.  Owns `served.file`."""
-    span = _requested_span(request, served)
-    if _not_modified(request, served) or request.method == "HEAD" or span == _UNSATISFIABLE:
-        served.file.close()
-        return _bodiless(request, served, span)
-    if span is None:
+    status, span = plan(request.method or "GET", request.headers, served)
+    if status == 200 and request.method == "GET":
         return _full(served)
-    return _partial(served, *span)
+    if span is not None:
+        return _partial(served, *span)
+    served.file.close()
+    return _bodiless(status, served)
 
 
-def _full(served: _Served) -> FileResponse:
+def _full(served: Served) -> FileResponse:
     """The whole file, handed to the WSGI server's file wrapper (sendfile)."""
     response = FileResponse(served.file, content_type=served.content_type)
     response.block_size = CHUNK_SIZE
@@ -268,51 +327,66 @@ def _full(served: _Served) -> FileResponse:
     return response
 
 
-def _partial(served: _Served, start: int, end: int) -> StreamingHttpResponse:
+def _partial(served: Served, start: int, end: int) -> StreamingHttpResponse:
     """Bytes `start`..`end` (inclusive), streamed in chunks."""
     length = end - start + 1
     served.file.seek(start)
     response = StreamingHttpResponse(
-        _Slice(served.file, length), status=206, content_type=served.content_type
+        Slice(served.file, length), status=206, content_type=served.content_type
     )
     _set_file_headers(response, served, length)
     response["Content-Range"] = f"bytes {start}-{end}/{served.size}"
     return response
 
 
-def _bodiless(request: HttpRequest, served: _Served, span: tuple[int, int] | None) -> HttpResponse:
+def _bodiless(status: int, served: Served) -> HttpResponse:
     """The 304, HEAD or 416 answer: headers only (416 carries a short message)."""
-    if _not_modified(request, served):
-        response = HttpResponse(status=304)
-    elif request.method == "HEAD":
-        response = HttpResponse(content_type=served.content_type)
-    else:
-        response = _text(416, f"Range not satisfiable: the file has {served.size} bytes.")
-        response["Content-Range"] = f"bytes */{served.size}"
-        response["Accept-Ranges"] = "bytes"
+    if status == 416:
+        response = _text(416, unsatisfiable_message(served))
+        for header, value in unsatisfiable_headers(served):
+            response[header] = value
         return response
+    response = HttpResponse(status=304) if status == 304 else HttpResponse(
+        content_type=served.content_type)
     _set_file_headers(response, served, served.size)
     return response
 
 
-def _set_file_headers(response: HttpResponseBase, served: _Served, length: int) -> None:
+def unsatisfiable_message(served: Served) -> str:
+    return f"Range not satisfiable: the file has {served.size} bytes."
+
+
+def unsatisfiable_headers(served: Served) -> list[tuple[str, str]]:
+    return [("Content-Range", f"bytes */{served.size}"), ("Accept-Ranges", "bytes")]
+
+
+def _set_file_headers(response: HttpResponseBase, served: Served, length: int) -> None:
+    for header, value in file_headers(served, length):
+        response[header] = value
+
+
+def file_headers(served: Served, length: int) -> list[tuple[str, str]]:
     """Length, validators, caching and checksum headers of a file response."""
-    response["Content-Length"] = str(length)
-    response["Accept-Ranges"] = "bytes"
-    response["Last-Modified"] = http_date(served.mtime)
-    response["Cache-Control"] = served.cache_control
+    headers = [
+        ("Content-Length", str(length)),
+        ("Accept-Ranges", "bytes"),
+        ("Last-Modified", http_date(served.mtime)),
+        ("Cache-Control", served.cache_control),
+    ]
     if served.etag:
-        response["ETag"] = served.etag
+        headers.append(("ETag", served.etag))
     if served.sha1:
-        response["X-Checksum-Sha1"] = served.sha1
+        headers.append(("X-Checksum-Sha1", served.sha1))
+    return headers
 
 
-def _not_modified(request: HttpRequest, served: _Served) -> bool:
+def _not_modified(headers: Headers, served: Served) -> bool:
     """Whether If-None-Match (weak comparison), else If-Modified-Since, says "unchanged"."""
-    if_none_match = request.headers.get("If-None-Match")
+    if_none_match = headers.get("If-None-Match")
     if if_none_match is not None:
         return _etag_matches(if_none_match, served.etag)
-    since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
+    since_header = headers.get("If-Modified-Since")
+    since = parse_http_date_safe(since_header) if since_header else None
     return since is not None and int(served.mtime) <= since
 
 
@@ -324,10 +398,10 @@ def _etag_matches(header: str, etag: str) -> bool:
     return bool(etag) and any(tag.removeprefix("W/") == etag for tag in tags)
 
 
-def _requested_span(request: HttpRequest, served: _Served) -> tuple[int, int] | None:
+def _requested_span(method: str, headers: Headers, served: Served) -> tuple[int, int] | None:
     """The inclusive byte span of a single-range GET, `_UNSATISFIABLE`, or None for all."""
-    header = request.headers.get("Range")
-    if request.method != "GET" or not header or not _if_range_holds(request, served):
+    header = headers.get("Range")
+    if method != "GET" or not header or not _if_range_holds(headers, served):
         return None
     match = _RANGE.match(header)
     if match is None:  # malformed, other units or several ranges: send everything
@@ -351,9 +425,9 @@ def _suffix_span(length: int, size: int) -> tuple[int, int]:
     return max(size - length, 0), size - 1
 
 
-def _if_range_holds(request: HttpRequest, served: _Served) -> bool:
+def _if_range_holds(headers: Headers, served: Served) -> bool:
     """If-Range: a strong ETag equal to ours, or exactly our Last-Modified date."""
-    value = request.headers.get("If-Range")
+    value = headers.get("If-Range")
     if value is None:
         return True
     value = value.strip()
