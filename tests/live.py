@@ -119,3 +119,31 @@ class LiveServer:
 def errors_in(output: str) -> list[str]:
     """CRDS error lines in a client's output."""
     return [line for line in output.splitlines() if " - ERROR - " in line]
+
+
+PG_ADMIN_URL = os.environ.get("CRDS_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+
+
+def postgres_reachable() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def fresh_postgres_database() -> tuple[str, callable]:
+    """A new empty PostgreSQL database for one live server: (DATABASE_URL, drop function)."""
+    import uuid
+
+    import psycopg
+
+    name = f"crds_live_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", drop

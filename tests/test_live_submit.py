@@ -8,7 +8,15 @@ import subprocess
 import pytest
 from astropy.io import fits
 
-from tests.live import BIN, CORPUS, LiveServer, manage, server_env
+from tests.live import (
+    BIN,
+    CORPUS,
+    LiveServer,
+    fresh_postgres_database,
+    manage,
+    postgres_reachable,
+    server_env,
+)
 
 pytestmark = pytest.mark.live
 
@@ -18,16 +26,26 @@ TOKEN_CODE = (
 )
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    home = tmp_path_factory.mktemp("submit-home")
-    manage(home, "hst", "demo", "--observatory", "hst", "--datasets", "5")
-    live = LiveServer(home, "hst").start(workers=2, jobs=True)
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(request, tmp_path_factory):
+    """A demo HST server with a job consumer, on SQLite and (when it runs) PostgreSQL."""
+    extra, drop = {}, None
+    if request.param == "postgresql":
+        if not postgres_reachable():
+            pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+        extra["DATABASE_URL"], drop = fresh_postgres_database()
+    home = tmp_path_factory.mktemp(f"submit-home-{request.param}")
+    manage(home, "hst", "demo", "--observatory", "hst", "--datasets", "5", **extra)
+    live = LiveServer(home, "hst").start(workers=2, jobs=True, **extra)
     token = subprocess.run([str(BIN / "crds-server"), "shell", "-c", TOKEN_CODE],
-                           env=server_env(home, "hst"), capture_output=True, text=True, check=True)
+                           env=server_env(home, "hst", **extra), capture_output=True, text=True,
+                           check=True)
     live.token = token.stdout.strip().splitlines()[-1]
+    live.extra = extra
     yield live
     live.stop()
+    if drop:
+        drop()
 
 
 def _a_new_bias(server: LiveServer, folder, name: str, **changes) -> str:
@@ -81,8 +99,8 @@ def _the_archive_takes_the_delivery(server: LiveServer, new_context: str) -> Non
     listed = catalogs[0].read_text().split()
     assert new_context in listed
     assert server.rpc("get_file_info", "hst", new_context)["result"]["state"] == "delivered"
-    manage(server.home, "hst", "simulate-archive", "--steps", "3")
-    manage(server.home, "hst", "watch-deliveries")
+    manage(server.home, "hst", "simulate-archive", "--steps", "3", **server.extra)
+    manage(server.home, "hst", "watch-deliveries", **server.extra)
     assert server.rpc("get_file_info", "hst", new_context)["result"]["state"] == "archived"
     assert not any(deliveries.iterdir())
 
