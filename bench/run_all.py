@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import common  # noqa: E402
 
-BENCHMARKS = ["bestrefs", "file_info_map", "file_serving", "import"]
+BENCHMARKS = ["bestrefs", "file_info_map", "file_serving", "import", "submit"]
 
 
 def main(argv: list[str]) -> int:
