@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/run_all.py [NAME ...]     (or: make bench)
 
-NAME picks benchmarks by name (bestrefs, file_info_map, file_serving, import).
+NAME picks benchmarks by name (bestrefs, file_info_map, file_serving, import, submit, pages).
 All benchmarks of one run share one work directory (BENCH_WORKDIR, default a
 new temp dir removed at the end unless BENCH_KEEP=1), so the corpus cache and
 the datasets are built once.  Benchmarks print ratios against baselines
@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import common  # noqa: E402
 
-BENCHMARKS = ["bestrefs", "file_info_map", "file_serving", "import", "submit"]
+BENCHMARKS = ["bestrefs", "file_info_map", "file_serving", "import", "submit", "pages"]
 
 
 def main(argv: list[str]) -> int:

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "crds_server.deliveries",
     "crds_server.notify",
     "crds_server.datasets",
+    "crds_server.reprocessing",
     "crds_server.rpc",
     "crds_server.web",
     "crds_server.ops",
@@ -61,6 +62,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "crds_server.web.middleware.collapse_slashes",
+    # First after the slash fix: during a restore nothing else may touch the database.
+    "crds_server.web.maintenance.refuse_during_maintenance",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -154,6 +157,8 @@ RPC_MAX_BODY = int(os.environ.get("CRDS_SERVER_RPC_MAX_BODY", str(64 * 1024 * 10
 CONTEXT_CACHE_SIZE = int(os.environ.get("CRDS_SERVER_CONTEXT_CACHE", "6"))
 MAX_HEADERS_PER_RPC = 5000
 FORCE_REMOTE_MODE = os.environ.get("CRDS_SERVER_FORCE_REMOTE", "0") == "1"
+# Shared secret for GET /backup/latest (`crds-server mirror` on another server); unset: refused.
+MIRROR_TOKEN = os.environ.get("CRDS_SERVER_MIRROR_TOKEN", "")
 
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
@@ -174,11 +179,21 @@ SERVER_FILES = HOME / "server_files"
 FILE_UPLOAD_TEMP_DIR = str(SERVER_FILES / "uploads") if (SERVER_FILES / "uploads").is_dir() else None
 # Comma-separated addresses told about every submission (the seed's mailing lists).
 NOTIFY_LIST = [a for a in os.environ.get("CRDS_SERVER_NOTIFY", "").split(",") if a]
+# Affected datasets: datasets per chunk (one job each), seconds without a heartbeat
+# before a chunk is handed to another consumer, tries before a chunk fails.
+AFFECTED_CHUNK_SIZE = int(os.environ.get("CRDS_SERVER_AFFECTED_CHUNK", "5000"))
+AFFECTED_STALE_SECONDS = int(os.environ.get("CRDS_SERVER_AFFECTED_STALE_SECONDS", "600"))
+AFFECTED_MAX_ATTEMPTS = 3
+# A CRDS cache kept current every 10 minutes (the seed's sync_ops_to_grp); empty: off.
+PUBLISH_DIR = os.environ.get("CRDS_SERVER_PUBLISH_DIR", "")
 DEFAULT_FROM_EMAIL = os.environ.get("CRDS_SERVER_FROM_EMAIL", f"crds-{OBSERVATORY}@localhost")
 
 EMAIL_BACKEND = os.environ.get(
     "CRDS_SERVER_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
+# The SMTP relay for the smtp backend.
+EMAIL_HOST = os.environ.get("CRDS_SERVER_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("CRDS_SERVER_EMAIL_PORT", "25"))
 
 LOGGING = {
     "version": 1,

@@ -3,12 +3,25 @@
 from django.contrib import admin
 from django.urls import path, re_path
 
+from crds_server.ops import views as ops_views
 from crds_server.rpc import views as rpc_views
-from crds_server.web import auth, bestrefs_pages, browse, context_pages, files, submit, uploads, views
+from crds_server.web import (
+    affected_pages,
+    auth,
+    bestrefs_pages,
+    browse,
+    context_pages,
+    files,
+    operator_pages,
+    submit,
+    uploads,
+    views,
+)
 
 urlpatterns = [
     path("", views.home, name="web-home"),
     path("health", views.health, name="web-health"),
+    path("backup/latest", ops_views.latest_backup, name="ops-backup-latest"),
     path("recent_activity/", views.recent_activity, name="web-recent-activity"),
     re_path(r"^json/?$", rpc_views.endpoint, name="rpc-endpoint"),
     re_path(r"^json/.+$", rpc_views.endpoint, name="rpc-endpoint-logged"),
@@ -47,5 +60,11 @@ urlpatterns = [
     path("build_contexts/", context_pages.build_contexts, name="web-build-contexts"),
     path("help/", context_pages.help_page, name="web-help"),
     path("bestrefs/", bestrefs_pages.bestrefs_page, name="web-bestrefs"),
+    path("affected/", affected_pages.affected_list, name="web-affected"),
+    path("affected/<str:old>/<str:new>", affected_pages.affected_detail, name="web-affected-run"),
+    path("set_context/", operator_pages.set_context, name="web-set-context"),
+    path("mark_bad/", operator_pages.mark_bad, name="web-mark-bad"),
+    path("locks/", operator_pages.lock_list, name="web-locks"),
+    path("deliveries/", operator_pages.delivery_list, name="web-deliveries"),
     path("admin/", admin.site.urls),
 ]

@@ -357,6 +357,7 @@ def test_it_answers_404_for_other_config_names(client, catalog):
 
 
 def test_it_serves_an_existing_pickle(client, catalog, settings):
+    catalog.add_file("hst_0001.pmap", b"header = {}\n")
     path = Path(settings.FILE_CACHE) / "pickles" / "hst" / "hst_0001.pmap.pkl"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"pickled bytes")
@@ -365,6 +366,28 @@ def test_it_serves_an_existing_pickle(client, catalog, settings):
     assert body(response) == b"pickled bytes"
     assert response["Content-Length"] == "13"
     assert response["ETag"]
+    path.unlink()
+
+
+def test_it_never_serves_the_pickle_of_a_context_it_does_not_serve(client, db, settings):
+    path = Path(settings.FILE_CACHE) / "pickles" / "hst" / "hst_0077.pmap.pkl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"left over")
+    assert client.get(url("pickles", "hst_0077.pmap.pkl")).status_code == 404
+    path.unlink()
+
+
+def test_it_replaces_a_pickle_older_than_its_context(client, catalog, settings, monkeypatch):
+    import os
+
+    loader = pytest.importorskip("crds_server.catalog.loader")
+    path = Path(settings.FILE_CACHE) / "pickles" / "hst" / "hst_0005.pmap.pkl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"stale pickle")
+    os.utime(path, (1, 1))
+    catalog.add_file("hst_0005.pmap", b"header = {}\n")
+    monkeypatch.setattr(loader, "get_mapping", lambda name: path.write_bytes(b"fresh pickle"))
+    assert body(client.get(url("pickles", "hst_0005.pmap.pkl"))) == b"fresh pickle"
     path.unlink()
 
 

@@ -1,4 +1,4 @@
-"""Catalog actions: verbs that change context pointers and pipeline reports."""
+"""Catalog actions: verbs that change context pointers, bad-file flags and pipeline reports."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from crds.core import config as crds_config
 from django.db import transaction
 from django.utils import timezone
 
-from . import contexts, versioning
+from . import badfiles, contexts, versioning
 from .errors import BadContextError, UnknownContextError
 from .models import AuditEntry, BuildContext, ContextHistory, ContextPointer, File, RemoteContext
 
@@ -89,3 +89,65 @@ def get_remote_context(pipeline: str) -> str:
     if row is None:
         raise UnknownContextError(f"No context has been reported for pipeline '{pipeline}'.")
     return row.context
+
+
+def mark_bad(user: str, names: list[str], reason: str, kind: str | None = None,
+             force: bool = False) -> badfiles.BadPlan:
+    """Mark files bad: references are rejected, mappings blacklisted with every mapping containing them.
+
+    `kind` "rejected" flags only the named files; "blacklisted" spreads for
+    any file; None picks per file.  Files of the latest context are refused
+    unless `force` (the latest context must stay clean).  Returns what changed.
+    """
+    _require_reason(reason)
+    with transaction.atomic():
+        plan = badfiles.plan_bad(names, kind)
+        if not force:
+            badfiles.refuse_latest(plan)
+        done = badfiles.BadPlan(
+            rejected=_flag(plan.rejected, "rejected", True),
+            blacklisted=_flag(plan.blacklisted, "blacklisted", True))
+        done.spread = [n for n in plan.spread if n in done.blacklisted]
+        for name in plan.names():
+            if name in done.rejected or name in done.blacklisted:
+                AuditEntry.objects.create(user=user, action="mark bad", filename=name, why=reason,
+                                          details=_flag_details(name, done))
+        if done.names():
+            versioning.bump()
+    return done
+
+
+def mark_ok(user: str, names: list[str], reason: str) -> badfiles.BadPlan:
+    """Clear the bad flags of files, and the blacklist of every mapping only they tainted."""
+    _require_reason(reason)
+    with transaction.atomic():
+        plan = badfiles.plan_ok(names)
+        done = badfiles.BadPlan(
+            rejected=_flag(plan.rejected, "rejected", False),
+            blacklisted=_flag(plan.blacklisted, "blacklisted", False))
+        done.spread = [n for n in plan.spread if n in done.blacklisted]
+        for name in plan.names():
+            if name in done.rejected or name in done.blacklisted:
+                AuditEntry.objects.create(user=user, action="mark ok", filename=name, why=reason,
+                                          details=_flag_details(name, done, cleared=True))
+        if done.names():
+            versioning.bump()
+    return done
+
+
+def _require_reason(reason: str) -> None:
+    if not reason or not reason.strip():
+        raise BadContextError("A reason is required to mark files bad or OK.")
+
+
+def _flag(names: list[str], flag: str, value: bool) -> list[str]:
+    """Set `flag` on each file whose flag differs; returns the names that changed."""
+    return [n for n in names if File.objects.filter(name=n, **{flag: not value}).update(**{flag: value})]
+
+
+def _flag_details(name: str, done: badfiles.BadPlan, cleared: bool = False) -> str:
+    flags = [f for f, names in (("rejected", done.rejected), ("blacklisted", done.blacklisted))
+             if name in names]
+    verb = "no longer " if cleared else ""
+    why = " (contains a blacklisted file)" if name in done.spread else ""
+    return f"{verb}{' and '.join(flags)}{why}"

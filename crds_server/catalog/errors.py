@@ -25,3 +25,7 @@ class BadContextError(CatalogError):
 
 class ImportRefused(CatalogError):
     """A cache file that cannot be imported (bad checksum, unknown kind)."""
+
+
+class FileInUseError(CatalogError):
+    """A file of the latest context that may not be marked bad (make a clean context latest first)."""

@@ -44,7 +44,7 @@ def _load(name: str) -> Any:
         raise UnknownContextError(f"Unknown context or mapping '{name}'.")
     try:
         if name.endswith(".pmap"):
-            _drop_stale_pickle(name, path)
+            drop_stale_pickle(name)
             return heavy_client.get_pickled_mapping.uncached(
                 name, cached=False, use_pickles=True, save_pickles=True
             )
@@ -53,9 +53,10 @@ def _load(name: str) -> Any:
         raise UnknownContextError(f"Mapping '{name}' could not be loaded: {exc}") from exc
 
 
-def _drop_stale_pickle(name: str, path) -> None:
-    """A pickle older than its .pmap (a name reused after a restore) must not be loaded."""
+def drop_stale_pickle(name: str) -> None:
+    """A pickle older than its .pmap (a name reused after a restore) must not be loaded or served."""
     pickle = settings.FILE_CACHE / "pickles" / settings.OBSERVATORY / f"{name}.pkl"
+    path = settings.FILE_CACHE / "mappings" / settings.OBSERVATORY / name
     try:
         if pickle.stat().st_mtime < path.stat().st_mtime:
             pickle.unlink()

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.conf import settings
 
 from . import contexts, loader
 
@@ -15,6 +19,21 @@ class RulesTable:
     name: str
     parameters: list[str]
     rows: list[list[str]]
+    _search: list[str] | None = field(default=None, repr=False, compare=False)
+
+    def matching(self, text: str) -> list[list[str]]:
+        """The rows with `text` (case-insensitive) in any of their cells; all rows if blank."""
+        needle = text.strip().lower()
+        if not needle:
+            return self.rows
+        if self._search is None:
+            self._search = ["\x00".join(row).lower() for row in self.rows]
+        return [row for row, line in zip(self.rows, self._search, strict=True) if needle in line]
+
+
+TABLE_CACHE_SIZE = 64
+_lock = threading.Lock()
+_tables: OrderedDict[tuple, RulesTable] = OrderedDict()
 
 
 @dataclass
@@ -34,7 +53,32 @@ class InstrumentEntry:
 
 
 def rules_table(name: str) -> RulesTable:
-    """The rows of mapping `name`; an rmap's Match/UseAfter nesting is flattened by the library."""
+    """The rows of mapping `name`, kept per process while its stored file is unchanged.
+
+    Flattening a large rmap (thousands of Match/UseAfter rows) takes ~100 ms,
+    so a details page pays it once per worker, not once per request.
+    """
+    path = settings.FILE_CACHE / "mappings" / settings.OBSERVATORY / name
+    try:
+        stat = path.stat()
+    except OSError:
+        return _build(name)  # the loader explains what is missing
+    key = (name, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    with _lock:
+        table = _tables.get(key)
+        if table is not None:
+            _tables.move_to_end(key)
+            return table
+    table = _build(name)
+    with _lock:
+        _tables[key] = table
+        while len(_tables) > TABLE_CACHE_SIZE:
+            _tables.popitem(last=False)
+    return table
+
+
+def _build(name: str) -> RulesTable:
+    """An rmap's Match/UseAfter nesting is flattened by the library."""
     mapping = loader.get_mapping(name)
     data = mapping.todict(recursive=1) if not name.endswith(".rmap") else mapping.todict()
     if name.endswith(".rmap"):
@@ -88,27 +132,44 @@ def users_of(name: str) -> dict[str, list[str]]:
         pmap = contexts.pointer(kind)
         if pmap and pmap.endswith(".pmap"):
             try:
-                found[f"{kind} ({pmap})"] = sorted(_parents(loader.get_mapping(pmap), name))
+                found[f"{kind} ({pmap})"] = sorted(_parents_index(pmap).get(name, ()))
             except Exception:  # an unloadable context names nothing; the page still shows
                 found[f"{kind} ({pmap})"] = []
     return found
 
 
-def _parents(context: Any, name: str) -> set[str]:
-    parents: set[str] = set()
+PARENTS_CACHE_SIZE = 4
+_parents: OrderedDict[str, tuple[Any, dict[str, set[str]]]] = OrderedDict()
+
+
+def _parents_index(pmap: str) -> dict[str, set[str]]:
+    """{file name: mappings of `pmap` naming it}, built once per loaded context (~20 ms on HST)."""
+    context = loader.get_mapping(pmap)
+    with _lock:
+        entry = _parents.get(pmap)
+    if entry is None or entry[0] is not context:
+        entry = (context, _index_parents(context))
+        with _lock:
+            _parents[pmap] = entry
+            _parents.move_to_end(pmap)
+            while len(_parents) > PARENTS_CACHE_SIZE:
+                _parents.popitem(last=False)
+    return entry[1]
+
+
+def _index_parents(context: Any) -> dict[str, set[str]]:
+    index: dict[str, set[str]] = {}
     for imap in context.selections.values():
         if isinstance(imap, str):
             continue
-        if imap.basename == name:
-            parents.add(context.basename)
+        index.setdefault(imap.basename, set()).add(context.basename)
         for rmapping in imap.selections.values():
             if isinstance(rmapping, str):
                 continue
-            if rmapping.basename == name:
-                parents.add(imap.basename)
-            elif name in rmapping.reference_names():
-                parents.add(rmapping.basename)
-    return parents
+            index.setdefault(rmapping.basename, set()).add(imap.basename)
+            for reference in rmapping.reference_names():
+                index.setdefault(reference, set()).add(rmapping.basename)
+    return index
 
 
 def required_parameters(pmap: str, instrument: str) -> list[tuple[str, list[str]]]:

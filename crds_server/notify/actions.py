@@ -34,6 +34,11 @@ NOTICES = {
     "archiving-failed": ("Archiving failed", "The archive could not archive the files delivered "
                          "by {username}: an operator should look into it, then run "
                          "crds-server redeliver."),
+    "affected": ("Affected datasets", "The datasets affected by a change of the latest context "
+                 "have been computed."),
+    "ops-report": ("Operations report", "The server's scheduled checks ran."),
+    "job-failed": ("Scheduled job failed", "A scheduled job of the server failed; it runs again "
+                   "at its next time."),
 }
 
 

@@ -26,8 +26,9 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from crds_server.catalog import contexts, versioning
@@ -35,6 +36,7 @@ from crds_server.catalog.errors import CatalogError
 from crds_server.catalog.models import AuditEntry, ContextPointer, File
 from crds_server.jobs import jpoll
 from crds_server.jobs.errors import JobAborted
+from crds_server.lib import maintenance
 from crds_server.locks import actions as locks
 
 from . import ingest
@@ -61,6 +63,7 @@ def result_url(submission: Submission) -> str:
 
 def start(user: User, kind: str, form: dict[str, Any], session_key: str) -> Submission:
     """Take the files of the user's ingest area into a new queued submission."""
+    maintenance.refuse_if_on(SubmissionError)
     if kind not in KINDS:
         raise SubmissionError(f"Unknown submission kind '{kind}'.")
     instrument = str(form.get("instrument") or "none").lower()
@@ -153,7 +156,7 @@ def process(submission_id: str) -> str:
         status=Submission.PROCESSING, heartbeat=timezone.now(), attempts=F("attempts") + 1)
     if claimed != 1:
         return "not queued"
-    submission = Submission.objects.get(pk=submission_id)
+    submission = Submission.objects.get(pk=submission_id)  # `attempts` now names this attempt
     try:
         if submission.kind == "certify":
             result = _certify_only(submission)
@@ -221,8 +224,18 @@ def _sha1_known(sha1: str) -> str | None:
     return File.objects.filter(sha1sum=sha1).values_list("name", flat=True).first()
 
 
+def _mine(submission: Submission) -> QuerySet[Submission]:
+    """This attempt's row, while it is still processing: no other worker took it over since."""
+    return Submission.objects.filter(pk=submission.pk, status=Submission.PROCESSING,
+                                     attempts=submission.attempts)
+
+
 def _reserve(submission: Submission, result: dict[str, Any]) -> None:
-    """Catalog the new names as `uploaded` rows: invisible to clients, but no one else can take them."""
+    """Catalog the new names as `uploaded` rows: invisible to clients, but no one else can take them.
+
+    The result (which names them) is saved in the same transaction, so a worker
+    dying before `ready` leaves reservations that `recover_stuck` can find.
+    """
     rows = [
         File(name=name, observatory=settings.OBSERVATORY, state="uploaded",
              deliverer_user=submission.user.username, deliverer_email=submission.user.email,
@@ -232,6 +245,8 @@ def _reserve(submission: Submission, result: dict[str, Any]) -> None:
     try:
         with transaction.atomic():
             File.objects.bulk_create(rows)
+            if _mine(submission).update(result=result, heartbeat=timezone.now()) != 1:
+                raise SubmissionError("Processing of this submission was taken over by another worker.")
             versioning.bump()
     except IntegrityError as exc:
         raise SubmissionError(
@@ -262,11 +277,8 @@ def _parse_iso(text: str) -> datetime.datetime | None:
 def _ready(submission: Submission, result: dict[str, Any]) -> str:
     failed = result.get("certify_only") and not result.get("ok")
     status = Submission.FAILED if failed else Submission.READY
-    moved = Submission.objects.filter(pk=submission.pk, status=Submission.PROCESSING).update(
-        status=status, result=result, heartbeat=timezone.now())
-    if moved != 1:
-        _release_reservations(submission, result)
-        return "superseded"
+    if _mine(submission).update(status=status, result=result, heartbeat=timezone.now()) != 1:
+        return "superseded"  # recover_stuck released this attempt's reservations
     jpoll.done(submission.channel_key, jpoll.DONE_FAILED if failed else jpoll.DONE_OK,
                result_url(submission))
     _notify("failed" if failed else "ready", submission)
@@ -275,8 +287,11 @@ def _ready(submission: Submission, result: dict[str, Any]) -> str:
 
 def _fail(submission: Submission, message: str) -> str:
     """End a submission as failed: nothing of it stays but its record and its message."""
-    Submission.objects.filter(pk=submission.pk, status=Submission.PROCESSING).update(
-        status=Submission.FAILED, error=message[:20000])
+    with transaction.atomic():
+        reserved = _mine(submission).values_list("result", flat=True).first()
+        if _mine(submission).update(status=Submission.FAILED, error=message[:20000]) != 1:
+            return "superseded"  # another worker or the recovery owns it now
+        _release_reservations(submission, reserved or {})
     shutil.rmtree(work_dir(submission.id) / "staging", ignore_errors=True)
     _restore_uploads(submission)
     try:
@@ -311,7 +326,10 @@ def _release_reservations(submission: Submission, result: dict[str, Any]) -> Non
 
 
 def _owned(user: User, submission_id: Any) -> Submission:
-    submission = Submission.objects.select_related("user").filter(pk=submission_id).first()
+    try:
+        submission = Submission.objects.select_related("user").filter(pk=submission_id).first()
+    except (ValidationError, ValueError):  # not a UUID: a mistyped or forged id
+        submission = None
     if submission is None:
         raise SubmissionError(f"No submission '{submission_id}'.")
     from crds_server.accounts.actions import has_role
@@ -336,16 +354,18 @@ def confirm(user: User, submission_id: Any, force: bool = False) -> Submission:
     submission = _owned(user, submission_id)
     if submission.status != Submission.READY or submission.result.get("certify_only"):
         raise SubmissionError(f"Submission is {submission.status}, not ready to confirm.")
-    warnings = collisions(submission)
-    if warnings and not force:
-        raise SubmissionError(warnings[0])
     names = list(submission.result.get("metadata", {}))
-    _install(submission, names)
+    # Claim first, then check and install inside the claim: a cancel, a second click or
+    # another submitter's confirm waits for this transaction and then finds it decided.
     with transaction.atomic():
         moved = Submission.objects.filter(pk=submission.pk, status=Submission.READY).update(
             status=Submission.CONFIRMED)
         if moved != 1:
             raise SubmissionError("This submission was confirmed or cancelled meanwhile.")
+        warnings = collisions(submission)
+        if warnings and not force:
+            raise SubmissionError(warnings[0])
+        _install(submission, names)
         File.objects.filter(name__in=names, state="uploaded").update(
             state="delivered", delivery_date=timezone.now())
         new_context = submission.new_context()
@@ -361,18 +381,22 @@ def confirm(user: User, submission_id: Any, force: bool = False) -> Submission:
 
 
 def _install(submission: Submission, names: list[str]) -> None:
-    """Rename the staged files into the file store (each atomic; not served until confirmed)."""
+    """Rename the staged files into the file store (each atomic; not served until confirmed).
+
+    A staged file replaces any stray file of its name; a file already moved by an
+    interrupted confirm (staged copy gone, store copy there) counts as installed.
+    """
     staging = work_dir(submission.id) / "staging"
     obs = settings.OBSERVATORY
     for name in names:
         source = staging / name
-        if not source.exists():
-            raise SubmissionError(f"Staged file '{name}' is missing: cancel and resubmit.")
         kind = "mappings" if name.endswith((".pmap", ".imap", ".rmap")) else "references"
         target = settings.FILE_CACHE / kind / obs / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if not target.exists():
+        if source.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(source, target)
+        elif not target.exists():
+            raise SubmissionError(f"Staged file '{name}' is missing: cancel and resubmit.")
 
 
 def _after_confirm(user: User, submission: Submission, names: list[str]) -> None:
@@ -421,28 +445,38 @@ def expire_stale(now: datetime.datetime | None = None) -> list[str]:
     return expired
 
 
-def recover_stuck(now: datetime.datetime | None = None) -> list[str]:
-    """Requeue submissions whose worker died (no heartbeat), or fail them after MAX_ATTEMPTS."""
-    cutoff = (now or timezone.now()) - STUCK_AFTER
-    recovered = []
+def recover_stuck(now: datetime.datetime | None = None,
+                  older_than: datetime.timedelta = STUCK_AFTER) -> list[str]:
+    """Requeue submissions whose worker died (no heartbeat for `older_than`) from a clean state,
+    or fail them after MAX_ATTEMPTS; enqueue again queued ones whose job was lost."""
+    cutoff = (now or timezone.now()) - older_than
+    recovered: list[str] = []
     for submission in Submission.objects.filter(status=Submission.PROCESSING, heartbeat__lt=cutoff):
-        shutil.rmtree(work_dir(submission.id) / "staging", ignore_errors=True)
-        _release_reservations(submission, submission.result)
         if submission.attempts >= MAX_ATTEMPTS:
             _fail(submission, "Processing was interrupted twice (worker stopped); giving up.")
-        elif Submission.objects.filter(pk=submission.pk, status=Submission.PROCESSING).update(
-                status=Submission.QUEUED) == 1:
+        elif _requeue(submission):
             from .tasks import process_submission
 
             jpoll.log(submission.channel_key, "Processing was interrupted; starting again.", "warning")
             process_submission(str(submission.pk))
         recovered.append(str(submission.pk))
-    for submission in Submission.objects.filter(status=Submission.QUEUED, created__lt=cutoff):
+    lost = Submission.objects.filter(status=Submission.QUEUED, created__lt=cutoff).exclude(pk__in=recovered)
+    for submission in lost:
         from .tasks import process_submission
 
         process_submission(str(submission.pk))  # its job was lost; the claim stops doubles
         recovered.append(str(submission.pk))
     return recovered
+
+
+def _requeue(submission: Submission) -> bool:
+    """Back to queued with no staged file and no reserved name, as if never processed."""
+    with transaction.atomic():
+        if _mine(submission).update(status=Submission.QUEUED, result={}) != 1:
+            return False
+        _release_reservations(submission, submission.result)
+    shutil.rmtree(work_dir(submission.id) / "staging", ignore_errors=True)
+    return True
 
 
 def _notify(kind: str, submission: Submission) -> None:

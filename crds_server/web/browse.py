@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -17,6 +18,8 @@ from crds_server.catalog.headers import read_header
 from crds_server.catalog.models import FILE_STATES, AuditEntry, File
 
 PER_PAGE = 100
+RULES_PER_PAGE = 200
+TEXT_LINES = 200
 SORT_KEYS = ("name", "delivery_date", "activation_date", "useafter_date", "instrument", "filekind",
              "state", "size")
 LIST_FIELDS = ("name", "type", "instrument", "filekind", "state", "rejected", "blacklisted", "size",
@@ -144,7 +147,9 @@ def details(request: HttpRequest, name: str) -> HttpResponse:
                "history": AuditEntry.objects.filter(filename=name)[:200],
                "download": _download_url(file)}
     if file.is_mapping():
-        context.update(_mapping_context(file))
+        if request.GET.get("text"):
+            return _mapping_text(file)
+        context.update(_mapping_context(file, request))
     else:
         context["header"] = read_header(file.store_path())
     response = render(request, "web/file_details.html", context)
@@ -163,18 +168,34 @@ def _download_url(file: File) -> str:
     return f"/unchecked_get/{kind}/{settings.OBSERVATORY}/{file.name}"
 
 
-def _mapping_context(file: File) -> dict:
+def _mapping_text(file: File) -> HttpResponse:
+    """The whole rules file as plain text (`?text=1`), shown in the browser."""
+    path = file.store_path()
+    if not path.exists():
+        raise Http404(f"The rules file of '{file.name}' is not in the file store.")
+    response = HttpResponse(path.read_bytes(), content_type="text/plain; charset=utf-8")
+    patch_cache_control(response, max_age=60)
+    return response
+
+
+def _mapping_context(file: File, request: HttpRequest) -> dict:
+    """The rules table (one page, optionally filtered), the text's first lines, sibling mappings."""
+    search = request.GET.get("rules_q", "").strip()[:200]
     try:
         table = rules_table.rules_table(file.name)
     except Exception as exc:  # a mapping the library refuses still gets its page
-        table = None
-        problem = str(exc)
+        table, rows, problem = None, None, str(exc)
     else:
         problem = ""
+        rows = Paginator(table.matching(search), RULES_PER_PAGE).get_page(request.GET.get("rules_page"))
     path = file.store_path()
-    text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True) \
+        if path.exists() else []
     suffix = file.name.rsplit(".", 1)[-1]
     siblings = (File.objects.filter(type=File.MAPPING, instrument=file.instrument,
                                     filekind=file.filekind, name__endswith=f".{suffix}")
                 .exclude(name=file.name).order_by("-name").values_list("name", flat=True)[:200])
-    return {"rules": table, "rules_problem": problem, "text": text, "siblings": list(siblings)}
+    return {"rules": table, "rules_problem": problem, "rules_page": rows, "rules_q": search,
+            "rules_query": urlencode({"rules_q": search}) + "&" if search else "",
+            "text": "".join(lines[:TEXT_LINES]), "text_lines": len(lines), "text_shown": TEXT_LINES,
+            "text_cut": len(lines) > TEXT_LINES, "siblings": list(siblings)}

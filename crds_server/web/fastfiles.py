@@ -37,6 +37,7 @@ from django.http.request import split_domain_port, validate_host
 
 from crds_server.catalog import versioning
 from crds_server.catalog.models import File
+from crds_server.lib import maintenance
 
 from . import files
 
@@ -127,7 +128,8 @@ class FastFiles:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         match = _PATH.fullmatch(environ.get("PATH_INFO", ""))
         method = environ.get("REQUEST_METHOD", "")
-        if match is None or method not in ("GET", "HEAD") or not self._ours(environ, *match.groups()):
+        if match is None or method not in ("GET", "HEAD") or not self._ours(environ, *match.groups()) \
+                or maintenance.is_on():  # Django answers 503 during maintenance
             return self.app(environ, start_response)
         kind, _, name = match.groups()
         try:

@@ -233,9 +233,15 @@ def _serve_pickle(request: HttpRequest, observatory: str, name: str) -> HttpResp
     """A context pickle, generated on first request for a catalogued .pmap."""
     if not name.endswith(".pmap.pkl"):
         return _text(404, f"'{name}' is not a context pickle name.")
+    context = name.removesuffix(".pkl")
+    if _find(context, File.MAPPING, observatory) is None:
+        return _text(404, f"No pickle is available for '{context}': it is not a served context.")
+    from crds_server.catalog import loader
+
+    loader.drop_stale_pickle(context)
     path = settings.FILE_CACHE / "pickles" / observatory / name
     if not path.is_file():
-        _generate_pickle(name.removesuffix(".pkl"), observatory, path)
+        _generate_pickle(context, observatory, path)
     file = _open_regular(path)
     if file is None:
         return _text(404, f"No pickle is available for '{name.removesuffix('.pkl')}'.")
@@ -255,8 +261,6 @@ def _serve_pickle(request: HttpRequest, observatory: str, name: str) -> HttpResp
 
 def _generate_pickle(context: str, observatory: str, path: Path) -> None:
     """Load a catalogued context so that the loader writes its pickle to `path`."""
-    if _find(context, File.MAPPING, observatory) is None:
-        return
     from crds_server.catalog import loader
 
     try:

@@ -6,7 +6,9 @@ from typing import Any
 
 from crds_server.catalog import actions, contexts, serverinfo
 from crds_server.catalog.errors import UnknownContextError
-from crds_server.rpc.registry import RawJson, method
+from crds_server.reprocessing import actions as reprocessing
+from crds_server.reprocessing.errors import ResultsNotReady
+from crds_server.rpc.registry import RawJson, RpcError, method
 
 from .common import check_observatory, check_string
 
@@ -68,11 +70,16 @@ def push_remote_context(observatory: str, kind: str, key: str, context: str) -> 
 
 @method
 def get_affected_datasets(observatory: str, old_context: Any = None, new_context: Any = None) -> Any:
-    """Precomputed re-processing results for one context transition."""
+    """Precomputed re-processing results of one context transition (null: the newest).
+
+    Returns {computation_dir, observatory, affected_ids (product ids), bestrefs_status,
+    old_context, new_context, bestrefs_err_summary}; until the run has finished the error
+    says "No precomputed affected datasets results exist".
+    """
     check_observatory(observatory)
-    old = contexts.resolve(old_context) if old_context else "(newest)"
-    new = contexts.resolve(new_context) if new_context else "(newest)"
-    raise UnknownContextError(
-        f"No precomputed affected datasets results exist for old_context='{old}' and "
-        f"new_context='{new}': this server does not compute affected datasets yet."
-    )
+    old = contexts.resolve(old_context) if old_context else None
+    new = contexts.resolve(new_context) if new_context else None
+    try:
+        return reprocessing.result(old, new)
+    except ResultsNotReady as exc:
+        raise RpcError(str(exc)) from exc

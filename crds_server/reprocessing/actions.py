@@ -1,0 +1,287 @@
+"""Affected datasets: find context transitions, plan their runs, work chunks, finish runs.
+
+Any number of consumers (threads, processes, machines) may work on one run:
+every chunk is claimed with a conditional update and finished only by the
+consumer whose claim token it still carries.  A consumer that dies leaves a
+running chunk whose heartbeat goes stale; `requeue_stale` hands it back.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+import uuid
+from collections import Counter, defaultdict
+
+from crds import diff as crds_diff
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from crds_server.catalog.models import ContextHistory, File
+from crds_server.datasets.models import Dataset
+
+from . import report
+from .compare import Comparison
+from .errors import ReprocessingError, ResultsNotReady
+from .models import DONE, FAILED, QUEUED, RUNNING, AffectedChunk, AffectedRun
+
+log = logging.getLogger(__name__)
+HEARTBEAT_EVERY = 200  # datasets between heartbeats
+
+
+def chunk_size() -> int:
+    return int(getattr(settings, "AFFECTED_CHUNK_SIZE", 5000))
+
+
+def detect_transitions() -> list[AffectedRun]:
+    """Give every adjacent pair of the context history that has no run a queued run."""
+    eras = list(ContextHistory.objects.values_list("context", flat=True))
+    pairs = [(a, b) for a, b in zip(eras, eras[1:], strict=False) if a != b]
+    known = set(AffectedRun.objects.values_list("old_context", "new_context"))
+    created = []
+    for old, new in dict.fromkeys(pairs):
+        if (old, new) not in known:
+            run, made = AffectedRun.objects.get_or_create(old_context=old, new_context=new)
+            if made:
+                created.append(run)
+    return created
+
+
+def newest_transition() -> tuple[str, str]:
+    """(old, new) of the newest change of the latest context."""
+    eras = list(ContextHistory.objects.values_list("context", flat=True))
+    pairs = [(a, b) for a, b in zip(eras, eras[1:], strict=False) if a != b]
+    if not pairs:
+        raise ResultsNotReady("No precomputed affected datasets results exist: "
+                              "the context history has no transition yet.")
+    return pairs[-1]
+
+
+def start_run(old: str, new: str) -> AffectedRun:
+    """The run of `old` -> `new`, created (queued) if there is none."""
+    for name in (old, new):
+        if not File.objects.filter(name=name, type=File.MAPPING, name__endswith=".pmap").exists():
+            raise ReprocessingError(f"'{name}' is not a catalogued context (.pmap).")
+    return AffectedRun.objects.get_or_create(old_context=old, new_context=new)[0]
+
+
+def plan(run: AffectedRun) -> list[int]:
+    """Diff the contexts, split the affected instruments' datasets into chunks; returns chunk ids.
+
+    Only a queued run is planned (a conditional update makes it running), so
+    two monitors never plan one run twice.
+    """
+    if AffectedRun.objects.filter(pk=run.pk, status=QUEUED).update(
+            status=RUNNING, started=timezone.now()) != 1:
+        return []
+    try:
+        affected = crds_diff.get_affected(run.old_context, run.new_context, include_header_diffs=True,
+                                          hide_boring_diffs=True, observatory=settings.OBSERVATORY)
+    except Exception as exc:
+        _fail(run, f"Mapping differences could not be computed: {exc}")
+        return []
+    affected = {instr.lower(): sorted(types) for instr, types in affected.items()}
+    with transaction.atomic():
+        AffectedChunk.objects.filter(run=run).delete()
+        chunks = [c for instr in sorted(affected) for c in _chunks(run, instr)]
+        AffectedChunk.objects.bulk_create(chunks, batch_size=1000)
+        AffectedRun.objects.filter(pk=run.pk).update(
+            affected=affected, chunks_total=len(chunks), datasets_total=sum(c.size for c in chunks))
+    finish_if_complete(run)
+    return list(AffectedChunk.objects.filter(run=run).values_list("pk", flat=True))
+
+
+def _chunks(run: AffectedRun, instrument: str) -> list[AffectedChunk]:
+    ids = list(Dataset.objects.filter(instrument=instrument.upper()).order_by("pk")
+               .values_list("pk", flat=True))
+    size = chunk_size()
+    return [AffectedChunk(run=run, instrument=instrument, first_id=part[0], last_id=part[-1],
+                          size=len(part))
+            for part in (ids[i:i + size] for i in range(0, len(ids), size))]
+
+
+def claim(chunk_id: int, token: str) -> bool:
+    """Take a queued chunk for the consumer `token`; False when someone else has it."""
+    return AffectedChunk.objects.filter(pk=chunk_id, status=QUEUED).update(
+        status=RUNNING, claim=token, attempts=F("attempts") + 1, heartbeat=timezone.now()) == 1
+
+
+def claim_next(run: AffectedRun, token: str) -> AffectedChunk | None:
+    """Claim any queued chunk of `run`."""
+    for chunk_id in AffectedChunk.objects.filter(run=run, status=QUEUED).values_list("pk", flat=True):
+        if claim(chunk_id, token):
+            return AffectedChunk.objects.get(pk=chunk_id)
+    return None
+
+
+def run_chunk(chunk_id: int) -> bool:
+    """Claim chunk `chunk_id` and compute it (a job's body); False when it was not claimable."""
+    token = uuid.uuid4().hex
+    if not claim(chunk_id, token):
+        return False
+    chunk = AffectedChunk.objects.select_related("run").get(pk=chunk_id)
+    process(chunk, token)
+    finish_if_complete(chunk.run)
+    return True
+
+
+def process(chunk: AffectedChunk, token: str) -> bool:
+    """Compare every dataset of a claimed chunk; True when this consumer's result was kept."""
+    run, start = chunk.run, time.monotonic()
+    comparison = Comparison(run.old_context, run.new_context, run.affected)
+    rows = (Dataset.objects.filter(instrument=chunk.instrument.upper(),
+                                   pk__gte=chunk.first_id, pk__lte=chunk.last_id)
+            .order_by("pk").values_list("product", "exposure", "header"))
+    affected: dict[str, list[str]] = {}
+    # Read the whole chunk first: an open SQLite read cursor would make the heartbeat
+    # write fail ("database is locked") once another consumer has written.
+    for number, (product, exposure, header) in enumerate(list(rows), 1):
+        ident = f"{product}:{exposure}"
+        types = comparison.changed_types(ident, header)
+        if types:
+            affected[ident] = types
+        if number % HEARTBEAT_EVERY == 0 and not _beat(chunk, token):
+            return False  # requeued while we worked: someone else owns it now
+    errors = comparison.errors()
+    return AffectedChunk.objects.filter(pk=chunk.pk, status=RUNNING, claim=token).update(
+        status=DONE, affected=affected, errors=errors, error_count=sum(errors.values()),
+        seconds=time.monotonic() - start, heartbeat=timezone.now()) == 1
+
+
+def _beat(chunk: AffectedChunk, token: str) -> bool:
+    return AffectedChunk.objects.filter(pk=chunk.pk, status=RUNNING, claim=token).update(
+        heartbeat=timezone.now()) == 1
+
+
+def requeue_stale(now: datetime.datetime | None = None) -> list[int]:
+    """Hand back running chunks whose consumer stopped beating; fail those tried too often."""
+    now = now or timezone.now()
+    limit = now - datetime.timedelta(seconds=int(getattr(settings, "AFFECTED_STALE_SECONDS", 600)))
+    most = int(getattr(settings, "AFFECTED_MAX_ATTEMPTS", 3))
+    requeued = []
+    for chunk in AffectedChunk.objects.filter(status=RUNNING, heartbeat__lt=limit).select_related("run"):
+        stale = AffectedChunk.objects.filter(pk=chunk.pk, status=RUNNING, claim=chunk.claim)
+        if chunk.attempts >= most:
+            if stale.update(status=FAILED, error_details=f"Interrupted {chunk.attempts} times."):
+                finish_if_complete(chunk.run)
+        elif stale.update(status=QUEUED, claim=""):
+            requeued.append(chunk.pk)
+    return requeued
+
+
+def progress(run: AffectedRun) -> dict[str, int]:
+    """{status: chunks} of a run, with 'total'."""
+    counts = Counter(AffectedChunk.objects.filter(run=run).values_list("status", flat=True))
+    return {s: counts.get(s, 0) for s in (QUEUED, RUNNING, DONE, FAILED)} | {"total": sum(counts.values())}
+
+
+def finish_if_complete(run: AffectedRun) -> bool:
+    """Store the result and tell the notify list once no chunk is left to do; True if this call did."""
+    if AffectedChunk.objects.filter(run=run, status__in=(QUEUED, RUNNING)).exists():
+        return False
+    chunks = list(AffectedChunk.objects.filter(run=run))
+    failed = any(c.status == FAILED for c in chunks)
+    ids, counts, errors = _gather(chunks)
+    run.refresh_from_db()
+    fields = dict(affected_products=len({Comparison.product_id(i) for i in ids}),
+                  affected_exposures=len(ids), update_counts=counts,
+                  errors=sum(errors.values()) + sum(c.status == FAILED for c in chunks),
+                  error_summary=report.error_summary(errors, chunks), finished=timezone.now())
+    if AffectedRun.objects.filter(pk=run.pk, status=RUNNING).update(
+            status=FAILED if failed else DONE, **fields) != 1:
+        return False
+    run.refresh_from_db()
+    AffectedRun.objects.filter(pk=run.pk).update(report=report.text(run, sorted(ids)))
+    run.refresh_from_db()
+    report.notify(run)
+    return True
+
+
+def _gather(chunks: list[AffectedChunk]) -> tuple[set[str], dict, Counter]:
+    ids: set[str] = set()
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    errors: Counter = Counter()
+    for chunk in chunks:
+        ids.update(chunk.affected)
+        for types in chunk.affected.values():
+            for filekind in types:
+                per = counts[chunk.instrument.upper()]
+                per[filekind] = per.get(filekind, 0) + 1
+        errors.update(chunk.errors)
+    return ids, dict(counts), errors
+
+
+def _fail(run: AffectedRun, message: str) -> None:
+    log.error("affected datasets %s -> %s: %s", run.old_context, run.new_context, message)
+    AffectedRun.objects.filter(pk=run.pk).update(status=FAILED, errors=1, error_summary=message,
+                                                 finished=timezone.now())
+    run.refresh_from_db()
+    AffectedRun.objects.filter(pk=run.pk).update(report=report.text(run, []))
+    run.refresh_from_db()
+    report.notify(run)
+
+
+def affected_ids(run: AffectedRun) -> list[str]:
+    """Sorted compound ids of every affected exposure of a run."""
+    ids: set[str] = set()
+    for affected in AffectedChunk.objects.filter(run=run).values_list("affected", flat=True):
+        ids.update(affected)
+    return sorted(ids)
+
+
+def affected_products(run: AffectedRun) -> list[str]:
+    """Sorted product ids to reprocess (the library's `--print-affected` list)."""
+    return sorted({Comparison.product_id(i) for i in affected_ids(run)})
+
+
+def result(old: str | None, new: str | None) -> dict:
+    """The legacy `get_affected_datasets` result of a finished run; null contexts mean the newest."""
+    if not old or not new:
+        newest_old, newest_new = newest_transition()
+        old, new = old or newest_old, new or newest_new
+    run = AffectedRun.objects.filter(old_context=old, new_context=new).first()
+    if run is None or not run.is_finished():
+        state = "is still being computed" if run else "was never computed"
+        raise ResultsNotReady(f"No precomputed affected datasets results exist for old_context="
+                              f"'{old}' and new_context='{new}': the computation {state}.")
+    return {"computation_dir": run.computation_dir, "observatory": settings.OBSERVATORY,
+            "affected_ids": affected_products(run), "bestrefs_status": 1 if run.errors else 0,
+            "old_context": old, "new_context": new, "bestrefs_err_summary": run.report}
+
+
+def monitor() -> list[int]:
+    """One monitor step: new transitions get runs, queued runs are planned, stale chunks requeued.
+
+    Returns the ids of chunks that need a job.
+    """
+    detect_transitions()
+    todo = []
+    for run in AffectedRun.objects.filter(status=QUEUED).order_by("created", "id"):
+        todo += plan(run)
+    todo += requeue_stale()
+    for run in AffectedRun.objects.filter(status=RUNNING):
+        finish_if_complete(run)  # a consumer may have died between its last chunk and the finish
+    return todo
+
+
+def work(run: AffectedRun, poll: float = 2.0) -> AffectedRun:
+    """Compute a run's chunks in this process, alongside any consumers, until it is finished."""
+    token = uuid.uuid4().hex
+    while True:
+        run.refresh_from_db()
+        if run.status == QUEUED:
+            plan(run)
+            continue
+        if run.is_finished():
+            return run
+        chunk = claim_next(run, token)
+        if chunk is None:
+            requeue_stale()
+            if not finish_if_complete(run):
+                time.sleep(poll)
+            continue
+        process(chunk, token)
+        finish_if_complete(run)

@@ -1,0 +1,193 @@
+"""Operator pages: set a context, mark files bad or OK, break instrument locks, follow deliveries.
+
+Every page needs a logged-in operator; anyone else gets the 403 page and the
+attempt is written to the audit log.  The two catalog-changing pages show
+what will change and apply it only when the operator confirms.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import wraps
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from crds_server.accounts.actions import has_role
+from crds_server.catalog import actions as catalog_actions
+from crds_server.catalog import badfiles, contexts, diffs
+from crds_server.catalog.errors import CatalogError
+from crds_server.catalog.models import AuditEntry, BuildContext, File
+from crds_server.deliveries import actions as deliveries
+from crds_server.deliveries.models import Delivery
+from crds_server.locks import actions as locks
+from crds_server.locks.models import InstrumentLock
+
+
+def _reason_field() -> forms.CharField:
+    return forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 3, "cols": 70}),
+                           label="Reason for change")
+
+
+def operator_required(view: Callable) -> Callable:
+    """Run `view` for operators only; refuse (403) and audit everyone else."""
+    @wraps(view)
+    def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if has_role(request.user, "operator"):
+            return view(request, *args, **kwargs)
+        who = request.user.username if request.user.is_authenticated else "anonymous"
+        AuditEntry.objects.create(user=who, action="refused", why="operator role required",
+                                  details=f"{request.method} {request.path}"[:500])
+        return render(request, "web/operator_refused.html", {"next": request.get_full_path()},
+                      status=403)
+    return guarded
+
+
+class SetContextForm(forms.Form):
+    """Which context kind to move, to which .pmap, and why."""
+
+    kind = forms.ChoiceField(choices=[(k, k) for k in catalog_actions.KINDS], label="Context type")
+    context = forms.ChoiceField(label="Set to")
+    calver = forms.CharField(max_length=64, required=False, label="CAL_VER (build only)")
+    reason = _reason_field()
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        pmaps = File.objects.filter(type=File.MAPPING, name__endswith=".pmap").order_by("-name")
+        self.fields["context"].choices = [
+            (row.name, f"{row.name} (bad)" if row.is_bad() else row.name)
+            for row in pmaps.only("name", "rejected", "blacklisted")]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("kind") == "build" and not data.get("calver", "").strip():
+            self.add_error("calver", "A build context needs the calibration software version.")
+        return data
+
+
+@operator_required
+@require_http_methods(["GET", "POST"])
+def set_context(request: HttpRequest) -> HttpResponse:
+    """O1-O4: preview the logical diff from the current context of a kind, then move it."""
+    form = SetContextForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        current = _current(data["kind"], data["calver"])
+        if "confirm" not in request.POST:
+            return _preview_context(request, form, data, current)
+        if request.POST.get("expected", "") != current:
+            form.add_error(None, f"The {data['kind']} context changed to '{current}' since your "
+                                 f"preview: check the difference again.")
+        else:
+            try:
+                old = catalog_actions.set_context(request.user.username, data["context"], data["kind"],
+                                                  data["reason"], data["calver"] or None)
+            except CatalogError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, f"The {data['kind']} context changed from '{old}' to "
+                                          f"'{data['context']}'.")
+                return redirect("web-set-context")
+    return render(request, "web/operator_set_context.html", {
+        "form": form, "current": [(k, contexts.pointer(k)) for k in catalog_actions.KINDS],
+        "builds": BuildContext.objects.order_by("-created")[:20]}, status=400 if form.errors else 200)
+
+
+def _current(kind: str, calver: str) -> str:
+    if kind == "build" and calver:
+        row = BuildContext.objects.filter(calver=calver.strip()).first()
+        return row.context if row else ""
+    return contexts.pointer(kind)
+
+
+def _preview_context(request: HttpRequest, form: SetContextForm, data: dict, current: str) -> HttpResponse:
+    row = File.objects.get(name=data["context"])
+    problem = ""
+    if row.is_bad() and data["kind"] in ("latest", "build"):
+        problem = f"{row.name} is marked bad and cannot become the {data['kind']} context."
+    try:
+        pairs = diffs.mapping_difference(current, row.name) if current and current != row.name else []
+    except CatalogError as exc:
+        pairs, problem = [], problem or f"Cannot compare with {current}: {exc}"
+    return render(request, "web/operator_set_context_confirm.html", {
+        "form": form, "data": data, "current": current, "pairs": pairs, "problem": problem})
+
+
+class MarkBadForm(forms.Form):
+    """Files to mark bad or OK, and why."""
+
+    names = forms.CharField(max_length=20000, widget=forms.Textarea(attrs={"rows": 4, "cols": 70}),
+                            label="Files", help_text="names separated by spaces, commas or lines")
+    mark = forms.ChoiceField(choices=[("bad", "Bad"), ("ok", "OK")], initial="bad",
+                             widget=forms.RadioSelect, label="Mark as")
+    reason = _reason_field()
+
+    def clean_names(self) -> list[str]:
+        names = [n for n in re.split(r"[\s,]+", self.cleaned_data["names"]) if n]
+        if not names:
+            raise forms.ValidationError("Name at least one file.")
+        return names
+
+
+@operator_required
+@require_http_methods(["GET", "POST"])
+def mark_bad(request: HttpRequest) -> HttpResponse:
+    """O5: preview what marking files bad (or OK) flags, spread included, then apply it."""
+    form = MarkBadForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if "confirm" not in request.POST:
+                return _preview_bad(request, form, data)
+            verb = catalog_actions.mark_ok if data["mark"] == "ok" else catalog_actions.mark_bad
+            done = verb(request.user.username, data["names"], data["reason"])
+        except CatalogError as exc:
+            form.add_error(None, str(exc))
+        else:
+            changed = ", ".join(done.names()) or "nothing (the flags were already set)"
+            messages.success(request, f"Marked {data['mark']}: {changed}.")
+            return redirect("web-mark-bad")
+    return render(request, "web/operator_mark_bad.html", {
+        "form": form, "bad": File.objects.bad().order_by("name")[:500]},
+        status=400 if form.errors else 200)
+
+
+def _preview_bad(request: HttpRequest, form: MarkBadForm, data: dict) -> HttpResponse:
+    if data["mark"] == "ok":
+        plan, used = badfiles.plan_ok(data["names"]), []
+    else:
+        plan = badfiles.plan_bad(data["names"])
+        used = badfiles.in_latest(plan.names())
+    return render(request, "web/operator_mark_bad_confirm.html", {
+        "form": form, "data": data, "plan": plan, "used": used, "latest": contexts.pointer("latest"),
+        "direct": [n for n in plan.names() if n not in plan.spread]})
+
+
+@operator_required
+@require_http_methods(["GET", "POST"])
+def lock_list(request: HttpRequest) -> HttpResponse:
+    """The instrument locks with their time remaining; operators may break one, with a reason."""
+    if request.method == "POST":
+        instrument = request.POST.get("instrument", "").strip().lower()
+        reason = request.POST.get("reason", "").strip()
+        if not instrument or not reason:
+            messages.error(request, "Give the reason for breaking the lock.")
+        elif locks.break_lock(request.user, instrument, reason):
+            messages.success(request, f"Lock on '{instrument}' broken.")
+        else:
+            messages.info(request, f"Instrument '{instrument}' was not locked.")
+        return redirect("web-locks")
+    rows = InstrumentLock.objects.select_related("user").order_by("instrument")
+    return render(request, "web/operator_locks.html", {"locks": rows})
+
+
+@operator_required
+@require_http_methods(["GET"])
+def delivery_list(request: HttpRequest) -> HttpResponse:
+    """Deliveries the archive has not archived yet, and the most recent ones in any state."""
+    return render(request, "web/operator_deliveries.html", {
+        "pending": deliveries.pending(), "recent": Delivery.objects.order_by("-number")[:50]})

@@ -1,0 +1,76 @@
+"""An operator sets the latest context in a real browser (Debian's Chromium via Playwright)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.live import LiveServer, manage
+from tests.test_browser import ARGS, CHROMIUM, SECOND_CONTEXT, SHOTS
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A demo server with a second context and an operator account, marge."""
+    home = tmp_path_factory.mktemp("browser-operator-home")
+    manage(home, "hst", "demo", "--observatory", "hst")
+    root = str(Path(__file__).resolve().parents[1])
+    manage(home, "hst", "shell", "-c", SECOND_CONTEXT.format(root=root))
+    manage(home, "hst", "createuser", "marge", "--email", "marge@example.org", "--password", "donuts-42",
+           "--role", "operator", "--no-token")
+    live = LiveServer(home, "hst").start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is missing: install Debian's chromium package to run browser tests")
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PLAYWRIGHT_BROWSERS_PATH", "0")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        tab = browser.new_page(viewport={"width": 1280, "height": 900})
+        yield tab
+        browser.close()
+
+
+def test_an_operator_makes_the_second_context_latest_after_reviewing_the_diff(page, server):
+    page.goto(server.url + "/set_context/")
+    assert page.get_by_role("heading", name="Operators only").is_visible()
+    page.get_by_role("link", name="Log in as an operator").click()
+    page.get_by_label("Lock Instrument").select_option("none")
+    page.get_by_label("User name or e-mail").fill("marge")
+    page.get_by_label("Password or API token").fill("donuts-42")
+    page.screenshot(path=str(SHOTS / "operator_login.png"), full_page=True)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/set_context/")
+
+    page.get_by_label("Context type").select_option("latest")
+    page.get_by_label("Set to").select_option("hst_0002.pmap")
+    page.get_by_label("Reason for change").fill("Drop an ACS dark found bad, INS request 42.")
+    page.screenshot(path=str(SHOTS / "operator_set_context.png"), full_page=True)
+    page.get_by_role("button", name="Review the change").click()
+
+    assert page.get_by_role("heading", name="Confirm: set the latest context").is_visible()
+    pair = "hst_acs_darkfile_0001.rmap → hst_acs_darkfile_0002.rmap"
+    assert page.get_by_role("heading", name=pair).is_visible()
+    page.screenshot(path=str(SHOTS / "operator_set_context_confirm.png"), full_page=True)
+    page.get_by_role("button", name="Confirm: make hst_0002.pmap the latest context").click()
+    page.wait_for_url("**/set_context/")
+    done = "The latest context changed from 'hst_0001.pmap' to 'hst_0002.pmap'."
+    assert page.get_by_text(done).is_visible()
+    page.screenshot(path=str(SHOTS / "operator_set_context_done.png"), full_page=True)
+
+    page.get_by_role("link", name="CRDS", exact=False).first.click()
+    page.wait_for_url(server.url + "/")
+    assert page.get_by_role("row", name="Latest context hst_0002.pmap", exact=True).is_visible()
+    assert page.get_by_role("cell", name="Drop an ACS dark found bad, INS request 42.").is_visible()
+    page.screenshot(path=str(SHOTS / "operator_home.png"), full_page=True)
