@@ -26,6 +26,8 @@ demo: install
 	@echo "  $(VENV)/bin/crds list --status"
 	@echo "  $(VENV)/bin/crds sync --contexts $${CRDS_SERVER_OBSERVATORY:-hst}-latest --fetch-references"
 	@echo "Pages: http://$(BIND)/  and the JSON-RPC methods at http://$(BIND)/json/"
+	@echo "Log in at http://$(BIND)/login/ as demo-submitter (password demo-submitter, instrument acs)"
+	@echo "or demo-operator (password demo-operator, instrument none) to submit files or set contexts."
 	@echo ""
 	CRDS_SERVER_PUBLIC_URL=http://$(BIND) $(VENV)/bin/crds-server run --bind $(BIND)
 

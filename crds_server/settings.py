@@ -200,4 +200,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("CRDS_SERVER_LOG_LEVEL", "INFO")},
+    # The job consumer installs its own handler on the huey logger: print its lines once.
+    "loggers": {"huey": {"propagate": False, "level": "INFO"}},
 }

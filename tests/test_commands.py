@@ -87,6 +87,7 @@ def test_set_context_build_needs_a_calibration_version(demo_catalog):
 def test_demo_then_run_serves_until_sigterm_stops_both_processes(tmp_path):
     out = manage(tmp_path, "hst", "demo", "--observatory", "hst", "--datasets", "5")
     assert "Demo hst server ready" in out
+    assert "user 'demo-submitter'" in out and "user 'demo-operator'" in out
     server = LiveServer(tmp_path, "hst")
     (tmp_path / "logs").mkdir(exist_ok=True)
     process = subprocess.Popen(
