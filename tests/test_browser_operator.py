@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
+from tests.browser import SHOTS, chromium_page
 from tests.live import LiveServer, manage
-from tests.test_browser import ARGS, CHROMIUM, SECOND_CONTEXT, SHOTS
+from tests.test_browser import SECOND_CONTEXT
 
 pytestmark = pytest.mark.browser
 
@@ -29,17 +29,8 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def page(server):
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is missing: install Debian's chromium package to run browser tests")
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("PLAYWRIGHT_BROWSERS_PATH", "0")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        tab = browser.new_page(viewport={"width": 1280, "height": 900})
+    with chromium_page() as tab:
         yield tab
-        browser.close()
 
 
 def test_an_operator_makes_the_second_context_latest_after_reviewing_the_diff(page, server):

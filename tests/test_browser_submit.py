@@ -1,0 +1,116 @@
+"""A submitter delivers a new reference in a real browser (Debian's Chromium via Playwright)."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from astropy.io import fits
+
+from tests.browser import SHOTS, chromium_page
+from tests.live import LiveServer, manage
+
+pytestmark = pytest.mark.browser
+
+BIG_BYTES = 5_000_192
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A demo server with a job consumer and a submitter account, alice."""
+    home = tmp_path_factory.mktemp("browser-submit-home")
+    manage(home, "hst", "demo", "--observatory", "hst")
+    manage(home, "hst", "createuser", "alice", "--email", "a@example.org", "--password", "secret",
+           "--role", "submitter")
+    live = LiveServer(home, "hst").start(jobs=True)
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    with chromium_page(timeout_ms=60_000) as tab:
+        yield tab
+
+
+def _a_new_bias(server: LiveServer, folder: Path) -> Path:
+    """A copy of a demo ACS bias with a new USEAFTER: a valid new reference."""
+    source = sorted((server.home / "file_cache" / "references" / "hst").glob("*_bia.fits"))[0]
+    target = folder / "new_bias.fits"
+    shutil.copy(source, target)
+    with fits.open(target, mode="update") as hdus:
+        hdus[0].header["USEAFTER"] = "Jan 01 2021 00:00:00"
+        hdus[0].header["DESCRIP"] = "A new bias delivered through the web pages"
+    return target
+
+
+def _a_big_upload(folder: Path) -> Path:
+    """A file the page sends in three pieces (its pieces are 2,000,000 bytes)."""
+    target = folder / "big_upload.fits"
+    target.write_bytes(bytes(range(256)) * (BIG_BYTES // 256))
+    return target
+
+
+def _shot(page, name: str) -> None:
+    assert page.locator("#error_message, .error_message").count() == 0, page.content()[-3000:]
+    page.screenshot(path=str(SHOTS / f"submit_{name}.png"), full_page=True)
+
+
+def _wait_until_processed(page, seconds: float = 180) -> str:
+    """Reload the results page until processing ends; the final heading."""
+    deadline = time.monotonic() + seconds
+    while True:
+        heading = page.get_by_role("heading", level=1).inner_text()
+        if heading not in ("Submission queued", "Submission processing") or time.monotonic() > deadline:
+            return heading
+        time.sleep(1)
+        page.reload()
+
+
+def test_a_submitter_uploads_submits_and_confirms_a_new_reference(page, server, tmp_path):
+    page.goto(server.url + "/login/?next=/upload/")
+    page.get_by_label("Lock Instrument").select_option("acs")
+    page.get_by_label("User name or e-mail").fill("alice")
+    page.get_by_label("Password or API token").fill("secret")
+    _shot(page, "login")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/upload/")
+
+    files = [str(_a_new_bias(server, tmp_path)), str(_a_big_upload(tmp_path))]
+    page.get_by_label("Files to upload").set_input_files(files)
+    page.get_by_role("button", name="Start upload").click()
+    page.get_by_role("cell", name="new_bias.fits", exact=True).wait_for()  # the page reloads when done
+    assert page.get_by_role("row", name=f"big_upload.fits {BIG_BYTES}").is_visible()
+    _shot(page, "upload")
+    page.get_by_role("button", name="Delete big_upload.fits").click()
+    page.get_by_role("button", name="Delete big_upload.fits").wait_for(state="detached")
+    assert page.get_by_role("button", name="Delete new_bias.fits").is_visible()
+
+    page.goto(server.url + "/batch_submit_references/")
+    assert page.get_by_role("heading", name="Batch Submit References").is_visible()
+    page.get_by_label("Description").fill("A new ACS bias, delivered from the browser test.")
+    _shot(page, "form")
+    page.get_by_role("button", name="Submit").click()
+    page.get_by_role("heading", name="Submission queued").wait_for()
+    _shot(page, "queued")
+    page.get_by_role("link", name="results page").click()
+    page.wait_for_url("**/display_result/**")
+
+    assert _wait_until_processed(page) == "Submission ready", page.content()[-4000:]
+    official = page.locator('[id="new_bias.fits"]').inner_text()
+    assert official.endswith(".fits") and official != "new_bias.fits"
+    new_pmap = page.locator("#new_context").inner_text()
+    assert new_pmap.endswith(".pmap")
+    _shot(page, "result")
+
+    page.get_by_role("button", name="Confirm").click()
+    page.get_by_role("heading", name="Submission confirmed").wait_for()
+    assert page.get_by_role("link", name=new_pmap).is_visible()
+    assert page.get_by_role("link", name=official).is_visible()
+    _shot(page, "confirmed")
+
+    page.goto(server.url + "/")
+    assert page.get_by_role("row", name=f"Edit context {new_pmap}", exact=True).is_visible()
+    _shot(page, "home")
