@@ -121,3 +121,12 @@ def test_the_500_page_says_what_to_do_instead_of_a_stack_trace(rf):
     page = response.content.decode()
     assert response.status_code == 500
     assert "Try again" in page and "Traceback" not in page
+
+
+def test_reference_details_show_the_certification_constraints_of_its_type(client, demo_catalog):
+    from crds_server.catalog.models import File
+
+    bias = File.objects.filter(instrument="acs", filekind="biasfile").first()
+    page = client.get(f"/browse/{bias.name}").content.decode()
+    assert "Certification constraints" in page
+    assert "DETECTOR" in page and "WFC" in page

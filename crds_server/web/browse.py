@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 
-from crds_server.catalog import rules_table
+from crds_server.catalog import constraints, rules_table
 from crds_server.catalog.headers import read_header
 from crds_server.catalog.models import FILE_STATES, AuditEntry, File
 
@@ -152,6 +152,7 @@ def details(request: HttpRequest, name: str) -> HttpResponse:
         context.update(_mapping_context(file, request))
     else:
         context["header"] = read_header(file.store_path())
+        context["constraints"] = constraints.constraints(file.instrument, file.filekind)
     response = render(request, "web/file_details.html", context)
     immutable = file.state == "archived" and not file.is_bad()
     patch_cache_control(response, max_age=3600 if immutable else 60)
