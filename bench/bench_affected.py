@@ -1,83 +1,164 @@
-"""Affected datasets over 100,000 synthetic datasets for a one-type change (not a test).
+"""Affected datasets over synthetic datasets for a one-type and an all-types change (not a test).
 
-Times `crds-server affected --wait` with 1 and with 2 consumer processes sharing
-the chunks, against the crds library's own bestrefs comparison of the two
-contexts on the same headers in one process, and prints the ratios.
+For each change, times the server's run (plan, one job per chunk, N running
+`crds-server run_huey` consumer processes until the run is finished) with
+1, 2 and 4 consumers, against the crds library's own bestrefs comparison of
+the two contexts on the same headers in one process; prints the ratios and
+checks that the server's affected datasets and types are the library's
+(mismatches must be 0).
 
-    .venv/bin/python bench/bench_affected.py [COUNT]
+    .venv/bin/python bench/bench_affected.py [COUNT] [--consumers 1,2,4] [--changes one,all]
+                                             [--postgres]
+
+The changes (bench/_affected_contexts.py), both from hst.pmap:
+  one  ACS ATODTAB: the reference most synthetic ACS headers select
+       (kcb1734ij_a2d.fits, about half of them) is replaced by another file.
+  all  every ACS rmap (17 types): each reference becomes the next one of its rmap.
+
+--postgres: PostgreSQL (a fresh database `crds_bench_affected_COUNT` on
+BENCH_POSTGRES, default postgres://postgres@127.0.0.1:5432) and Redis job
+storage (BENCH_REDIS, default redis://127.0.0.1:6379/13), the production
+setting for several consumers; default: SQLite database and job storage.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from common import (
     BIN,
     REPO,
+    Report,
     corpus_cache,
     datasets_file,
-    fresh_server,
     library_env,
     manage,
     require_corpus,
     server_env,
+    step,
+    workdir,
 )
 
-INSTRUMENT, FILEKIND = "wfc3", "darkfile"
-DERIVE = """
-import django
-django.setup()
-from django.conf import settings
-from crds_server.catalog import contexts
-from tests.builders import CatalogBuilder
-from tests.web_helpers import derive_context
-old = contexts.pointer("latest")
-print(old, derive_context(CatalogBuilder(settings), old, "{i}", "{k}", serial="9999")["pmap"])
-"""
-RESET = "from crds_server.reprocessing.models import AffectedRun; AffectedRun.objects.all().delete()"
+CHANGES = {"one": ("acs", "atodtab", "kcb1734ij_a2d.fits", "9001"),
+           "all": ("acs", "all", "-", "9002")}
+OLD = "hst.pmap"
 
 
-def consumers(home, count: int) -> float:
-    manage(home, "hst", "shell", "-c", RESET)
-    manage(home, "hst", "affected")  # plan once, so the timed processes only compute
+def server_extra(count: int, postgres: bool) -> dict[str, str]:
+    if not postgres:
+        return {}
+    import psycopg
+
+    base = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
+    name = f"crds_bench_affected_{count}"
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name}")
+    return {"DATABASE_URL": f"{base}/{name}",
+            "HUEY_REDIS_URL": os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/13")}
+
+
+def setup_home(count: int, data: Path, extra: dict[str, str], report: Report) -> Path:
+    """A new home with the corpus, `data` imported (timed) and the derived contexts."""
+    home = workdir() / f"affected-{count}-{'pg' if extra else 'sqlite'}"
+    subprocess.run(["rm", "-rf", str(home)], check=True)
+    home.mkdir(parents=True)
+    step(f"new server home {home}: init, import-cache, import-datasets")
+    manage(home, "hst", "init", "--observatory", "hst", **extra)
+    manage(home, "hst", "import-cache", str(corpus_cache()), "-v", "0", **extra)
     start = time.perf_counter()
-    procs = [subprocess.Popen([str(BIN / "crds-server"), "affected", "--wait"], env=server_env(home, "hst"),
-                              stdout=subprocess.PIPE, text=True) for _ in range(count)]
-    outputs = [p.communicate()[0] for p in procs]
-    seconds = time.perf_counter() - start
-    print(f"  {count} consumer(s): {seconds:.1f} s; {outputs[0].strip()}")
-    return seconds
+    manage(home, "hst", "import-datasets", str(data), **extra)
+    report.row(f"import-datasets of {count:,} datasets", f"{time.perf_counter() - start:.1f} s")
+    env = server_env(home, "hst", DJANGO_SETTINGS_MODULE="crds_server.settings",
+                     PYTHONPATH=str(REPO), **extra)
+    for instrument, filekind, replaced, serial in CHANGES.values():
+        subprocess.run([str(BIN / "python"), str(REPO / "bench" / "_affected_contexts.py"), OLD,
+                        instrument, filekind, replaced, serial], env=env, capture_output=True,
+                       text=True, check=True, cwd=REPO)
+    # The library in local mode reads config/hst/server_config: publish the store onto itself
+    # (every file is already there, so only the configuration is written).
+    manage(home, "hst", "publish", "--to", str(home / "file_cache"), **extra)
+    return home
+
+
+def library(home: Path, new: str, data: Path) -> tuple[float, dict[str, list[str]], int]:
+    out = workdir() / f"library-{new}-{data.stem}.json"
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "_affected_library.py"), OLD, new,
+                           str(data), str(out)], env=library_env(home / "file_cache"),
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"the library baseline failed:\n{done.stderr[-3000:]}")
+    seconds, _, compared = done.stdout.split()[-3:]
+    return float(seconds), json.loads(out.read_text()), int(compared)
+
+
+def consumers(home: Path, count: int, new: str, extra: dict[str, str]) -> tuple[float, dict, str]:
+    """Start `count` consumers, wait until they are up, time the run; ({id: types}, detail)."""
+    logs = [open(workdir() / f"consumer-{i}.log", "w+") for i in range(count)]
+    # One worker each (the work is CPU-bound); --max-delay 1: an idle SQLite consumer polls
+    # at most every second (huey's default backs off to 10 s).
+    procs = [subprocess.Popen([str(BIN / "crds-server"), "run_huey", "-w", "1", "--no-periodic",
+                               "--max-delay", "1"], env=server_env(home, "hst", **extra),
+                              stdout=log, stderr=subprocess.STDOUT) for log in logs]
+    try:
+        while not all("consumer started" in Path(log.name).read_text() for log in logs):
+            time.sleep(0.2)
+        out = workdir() / f"server-{new}-{count}.json"
+        done = subprocess.run([str(BIN / "python"), str(REPO / "bench" / "_affected_drive.py"), OLD,
+                               new, str(out)], env=server_env(
+                                   home, "hst", DJANGO_SETTINGS_MODULE="crds_server.settings",
+                                   PYTHONPATH=str(REPO), **extra),
+                              capture_output=True, text=True, cwd=REPO, check=True)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=60)
+    seconds, status, chunks, busy = done.stdout.split()[-4:]
+    detail = f"{status}, {chunks} chunks, {float(busy):.1f} s in chunks"
+    return float(seconds), json.loads(out.read_text()), detail
+
+
+def mismatches(library_ids: dict[str, list[str]], server_ids: dict[str, list[str]]) -> int:
+    """Datasets affected on one side only or with other types (compound ids -> product ids)."""
+    ours = {ident.split(":")[0]: types for ident, types in server_ids.items()}
+    return sum(ours.get(i) != library_ids.get(i) for i in set(ours) | set(library_ids))
 
 
 def main() -> None:
     require_corpus("bench_affected")
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-    corpus_cache()
-    data = datasets_file(count)
-    home = fresh_server(f"affected-{count}", data)
-    env = server_env(home, "hst", DJANGO_SETTINGS_MODULE="crds_server.settings", PYTHONPATH=str(REPO))
-    derived = subprocess.run([str(BIN / "python"), "-c", DERIVE.format(i=INSTRUMENT, k=FILEKIND)],
-                             env=env, capture_output=True, text=True, check=True, cwd=REPO)
-    old, new = derived.stdout.split()[-2:]
-    manage(home, "hst", "set-context", new, "--kind", "latest", "--reason", "bench")
-    print(f"bench_affected: {count} datasets, {old} -> {new} ({INSTRUMENT} {FILEKIND} changed)")
-    # The library in local mode reads config/hst/server_config: publish the store onto itself
-    # (every file is already there, so only the configuration is written).
-    manage(home, "hst", "publish", "--to", str(home / "file_cache"))
-    library = subprocess.run([sys.executable, str(REPO / "bench" / "_affected_library.py"), old, new,
-                              INSTRUMENT, str(data)], env=library_env(home / "file_cache"),
-                             capture_output=True, text=True)
-    if library.returncode != 0:
-        sys.exit(f"the library baseline failed:\n{library.stderr[-3000:]}")
-    base, affected, compared = library.stdout.split()[-3:]
-    base = float(base)
-    print(f"  library in-process: {base:.1f} s for {compared} {INSTRUMENT} datasets, {affected} affected")
-    one = consumers(home, 1)
-    two = consumers(home, 2)
-    print(f"  ratio library/1 consumer {base / one:.2f}, library/2 consumers {base / two:.2f}, "
-          f"speed-up 2 vs 1 consumer {one / two:.2f}")
+    parser = argparse.ArgumentParser()
+    parser.add_argument("count", type=int, nargs="?", default=100_000)
+    parser.add_argument("--consumers", default="1,2,4")
+    parser.add_argument("--changes", default="one,all")
+    parser.add_argument("--postgres", action="store_true")
+    args = parser.parse_args()
+    storage = "PostgreSQL + Redis" if args.postgres else "SQLite"
+    report = Report(f"affected-{args.count}-{'pg' if args.postgres else 'sqlite'}",
+                    f"affected datasets over {args.count:,} datasets, {storage}")
+    data = datasets_file(args.count)
+    extra = server_extra(args.count, args.postgres)
+    home = setup_home(args.count, data, extra, report)
+    for change in args.changes.split(","):
+        new = f"hst_{CHANGES[change][3]}.pmap"
+        base, expected, compared = library(home, new, data)
+        report.row(f"{change}-type change: library in-process", f"{base:.1f} s", "",
+                   "", "", f"{compared:,} compared, {len(expected):,} affected")
+        first = None
+        for count in (int(c) for c in args.consumers.split(",")):
+            seconds, found, detail = consumers(home, count, new, extra)
+            first = first or seconds
+            wrong = mismatches(expected, found)
+            report.row(f"{change}-type change: {count} consumer(s)", f"{seconds:.1f} s", f"{base:.1f} s",
+                       f"{base / seconds:.2f}", f"x{first / seconds:.2f} vs 1 consumer",
+                       f"{len(found):,} affected, {wrong} mismatches; {detail}")
+    report.save()
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from .errors import ReprocessingError, ResultsNotReady
 from .models import DONE, FAILED, QUEUED, RUNNING, AffectedChunk, AffectedRun
 
 log = logging.getLogger(__name__)
-HEARTBEAT_EVERY = 200  # datasets between heartbeats
+HEARTBEAT_SECONDS = 10.0  # between heartbeats: far below AFFECTED_STALE_SECONDS, few writes
 
 
 def chunk_size() -> int:
@@ -136,15 +136,18 @@ def process(chunk: AffectedChunk, token: str) -> bool:
                                    pk__gte=chunk.first_id, pk__lte=chunk.last_id)
             .order_by("pk").values_list("product", "exposure", "header"))
     affected: dict[str, list[str]] = {}
+    beaten = time.monotonic()
     # Read the whole chunk first: an open SQLite read cursor would make the heartbeat
     # write fail ("database is locked") once another consumer has written.
-    for number, (product, exposure, header) in enumerate(list(rows), 1):
+    for product, exposure, header in list(rows):
         ident = f"{product}:{exposure}"
         types = comparison.changed_types(ident, header)
         if types:
             affected[ident] = types
-        if number % HEARTBEAT_EVERY == 0 and not _beat(chunk, token):
-            return False  # requeued while we worked: someone else owns it now
+        if time.monotonic() - beaten >= HEARTBEAT_SECONDS:
+            if not _beat(chunk, token):
+                return False  # requeued while we worked: someone else owns it now
+            beaten = time.monotonic()
     errors = comparison.errors()
     return AffectedChunk.objects.filter(pk=chunk.pk, status=RUNNING, claim=token).update(
         status=DONE, affected=affected, errors=errors, error_count=sum(errors.values()),
@@ -267,7 +270,7 @@ def monitor() -> list[int]:
     return todo
 
 
-def work(run: AffectedRun, poll: float = 2.0) -> AffectedRun:
+def work(run: AffectedRun, poll: float = 0.5) -> AffectedRun:
     """Compute a run's chunks in this process, alongside any consumers, until it is finished."""
     token = uuid.uuid4().hex
     while True:

@@ -1,0 +1,45 @@
+"""Driver for bench_affected: plan a run, queue its chunks and wait for the consumers.
+
+    python _affected_drive.py OLD NEW OUT.json
+
+Runs with the server's settings while `crds-server run_huey` consumers are up.
+Deletes any earlier run of OLD -> NEW, then times planning (mapping diff,
+chunks), queueing one job per chunk and the consumers' work until the run is
+finished.  Writes {compound id: [changed filekind, ...]} to OUT.json and
+prints "<seconds> <status> <chunks> <sum of chunk seconds>".
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import django
+
+
+def main() -> None:
+    django.setup()
+    from huey.contrib.djhuey import HUEY
+
+    from crds_server.reprocessing import actions, tasks
+    from crds_server.reprocessing.models import AffectedChunk, AffectedRun
+
+    old, new, out = sys.argv[1:4]
+    AffectedRun.objects.filter(old_context=old, new_context=new).delete()
+    HUEY.flush()
+    start = time.perf_counter()
+    run = actions.start_run(old, new)
+    tasks.enqueue(actions.plan(run))
+    while not run.is_finished():
+        time.sleep(0.1)
+        run.refresh_from_db()
+    seconds = time.perf_counter() - start
+    chunks = list(AffectedChunk.objects.filter(run=run).values_list("affected", "seconds"))
+    with open(out, "w") as handle:
+        json.dump({i: t for affected, _ in chunks for i, t in affected.items()}, handle)
+    print(f"{seconds:.3f} {run.status} {len(chunks)} {sum(s for _, s in chunks):.3f}")
+
+
+if __name__ == "__main__":
+    main()
