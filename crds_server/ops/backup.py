@@ -115,8 +115,10 @@ def _plan(report: BackupReport) -> BackupReport:
 
 def _write_contents(root: Path, report: BackupReport) -> dict[str, Any]:
     """Dump the database and copy the rules in one consistent read; then the rest."""
+    outermost = not connection.in_atomic_block
     with transaction.atomic():
-        _snapshot_isolation()
+        if outermost:  # the level can only be set before the transaction's first query
+            _snapshot_isolation()
         serializers.register_serializer(exactjson.NAME, "crds_server.ops.exactjson")
         call_command("dumpdata", *[m._meta.label for m in dumped_models()], natural_foreign=True,
                      format=exactjson.NAME, output=str(root / DATABASE), verbosity=0)
