@@ -104,17 +104,7 @@ def mark_bad(user: str, names: list[str], reason: str, kind: str | None = None,
         plan = badfiles.plan_bad(names, kind)
         if not force:
             badfiles.refuse_latest(plan)
-        done = badfiles.BadPlan(
-            rejected=_flag(plan.rejected, "rejected", True),
-            blacklisted=_flag(plan.blacklisted, "blacklisted", True))
-        done.spread = [n for n in plan.spread if n in done.blacklisted]
-        for name in plan.names():
-            if name in done.rejected or name in done.blacklisted:
-                AuditEntry.objects.create(user=user, action="mark bad", filename=name, why=reason,
-                                          details=_flag_details(name, done))
-        if done.names():
-            versioning.bump()
-    return done
+        return _apply(user, plan, True, reason)
 
 
 def mark_ok(user: str, names: list[str], reason: str) -> badfiles.BadPlan:
@@ -122,16 +112,22 @@ def mark_ok(user: str, names: list[str], reason: str) -> badfiles.BadPlan:
     _require_reason(reason)
     with transaction.atomic():
         plan = badfiles.plan_ok(names)
-        done = badfiles.BadPlan(
-            rejected=_flag(plan.rejected, "rejected", False),
-            blacklisted=_flag(plan.blacklisted, "blacklisted", False))
-        done.spread = [n for n in plan.spread if n in done.blacklisted]
-        for name in plan.names():
-            if name in done.rejected or name in done.blacklisted:
-                AuditEntry.objects.create(user=user, action="mark ok", filename=name, why=reason,
-                                          details=_flag_details(name, done, cleared=True))
-        if done.names():
-            versioning.bump()
+        return _apply(user, plan, False, reason)
+
+
+def _apply(user: str, plan: badfiles.BadPlan, bad: bool, reason: str) -> badfiles.BadPlan:
+    """Set the planned flags to `bad` (conditional updates), audit each file changed, bump."""
+    done = badfiles.BadPlan(
+        rejected=_flag(plan.rejected, "rejected", bad),
+        blacklisted=_flag(plan.blacklisted, "blacklisted", bad))
+    done.spread = [n for n in plan.spread if n in done.blacklisted]
+    action = "mark bad" if bad else "mark ok"
+    for name in plan.names():
+        if name in done.rejected or name in done.blacklisted:
+            AuditEntry.objects.create(user=user, action=action, filename=name, why=reason,
+                                      details=_flag_details(name, done, cleared=not bad))
+    if done.names():
+        versioning.bump()
     return done
 
 
