@@ -33,3 +33,23 @@ def chromium_page(timeout_ms: int = 30_000) -> Iterator:
             yield tab
         finally:
             browser.close()
+
+
+SECOND_CONTEXT = """
+import sys
+sys.path.insert(0, {root!r})
+from django.conf import settings
+from tests.builders import CatalogBuilder
+from tests.web_helpers import derive_context
+print(derive_context(CatalogBuilder(settings), "hst_0001.pmap", "acs", "darkfile")["pmap"])
+"""
+
+
+def demo_home_with_second_context(home: Path) -> Path:
+    """A demo HST server home whose catalog also holds hst_0002.pmap (one ACS dark dropped)."""
+    from tests.live import manage
+
+    manage(home, "hst", "demo", "--observatory", "hst")
+    root = str(Path(__file__).resolve().parents[1])
+    manage(home, "hst", "shell", "-c", SECOND_CONTEXT.format(root=root))
+    return home

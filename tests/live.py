@@ -124,12 +124,17 @@ def errors_in(output: str) -> list[str]:
 PG_ADMIN_URL = os.environ.get("CRDS_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 
 
-def postgres_reachable() -> bool:
+def port_open(port: int) -> bool:
+    """Whether a service answers on 127.0.0.1:`port`."""
     try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
             return True
     except OSError:
         return False
+
+
+def postgres_reachable() -> bool:
+    return port_open(5432)
 
 
 def fresh_postgres_database() -> tuple[str, callable]:

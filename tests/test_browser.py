@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from tests.browser import SHOTS, chromium_page
-from tests.live import LiveServer, manage
+from tests.browser import SHOTS, chromium_page, demo_home_with_second_context
+from tests.live import LiveServer
 
 pytestmark = pytest.mark.browser
 
-SECOND_CONTEXT = """
-import sys
-sys.path.insert(0, {root!r})
-from django.conf import settings
-from tests.builders import CatalogBuilder
-from tests.web_helpers import derive_context
-print(derive_context(CatalogBuilder(settings), "hst_0001.pmap", "acs", "darkfile")["pmap"])
-"""
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    home = tmp_path_factory.mktemp("browser-home")
-    manage(home, "hst", "demo", "--observatory", "hst")
-    root = str(Path(__file__).resolve().parents[1])
-    manage(home, "hst", "shell", "-c", SECOND_CONTEXT.format(root=root))
+    home = demo_home_with_second_context(tmp_path_factory.mktemp("browser-home"))
     live = LiveServer(home, "hst").start()
     yield live
     live.stop()

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from tests.browser import SHOTS, chromium_page
+from tests.browser import SHOTS, chromium_page, demo_home_with_second_context
 from tests.live import LiveServer, manage
-from tests.test_browser import SECOND_CONTEXT
 
 pytestmark = pytest.mark.browser
 
@@ -16,10 +13,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A demo server with a second context and an operator account, marge."""
-    home = tmp_path_factory.mktemp("browser-operator-home")
-    manage(home, "hst", "demo", "--observatory", "hst")
-    root = str(Path(__file__).resolve().parents[1])
-    manage(home, "hst", "shell", "-c", SECOND_CONTEXT.format(root=root))
+    home = demo_home_with_second_context(tmp_path_factory.mktemp("browser-operator-home"))
     manage(home, "hst", "createuser", "marge", "--email", "marge@example.org", "--password", "donuts-42",
            "--role", "operator", "--no-token")
     live = LiveServer(home, "hst").start()

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from django.core.cache import caches
 
 from crds_server.catalog import serverinfo
-
-
-def _reachable(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
-
+from tests.live import port_open
 
 BACKENDS = {
     "locmem": ({"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}, None),
@@ -30,7 +20,7 @@ BACKENDS = {
 @pytest.fixture(params=sorted(BACKENDS))
 def cache_backend(request, settings):
     config, port = BACKENDS[request.param]
-    if port and not _reachable(port):
+    if port and not port_open(port):
         pytest.skip(f"{request.param} is not running on 127.0.0.1:{port}")
     settings.CACHES = {"default": dict(config, KEY_PREFIX="crds-test")}
     caches["default"].clear()

@@ -238,3 +238,13 @@ def test_a_change_moves_the_catalog_version_and_a_refusal_does_not(pmaps):
         actions.set_context("operator", "hst_0001.pmap", "build", "No version.")
     assert versioning.current() == moved
     assert AuditEntry.objects.count() == 1
+
+
+def test_a_move_reviewed_against_a_pointer_that_moved_meanwhile_is_refused(pmaps):
+    actions.set_context("operator", "hst_0001.pmap", "latest", "First.")
+    actions.set_context("someone", "hst_0002.pmap", "latest", "Meanwhile.")
+    with pytest.raises(BadContextError, match="changed to 'hst_0002.pmap' since your preview"):
+        actions.set_context("operator", "hst_0003.pmap", "latest", "Reviewed.", expected="hst_0001.pmap")
+    assert contexts.pointer("latest") == "hst_0002.pmap"
+    actions.set_context("operator", "hst_0003.pmap", "latest", "Reviewed.", expected="hst_0002.pmap")
+    assert contexts.pointer("latest") == "hst_0003.pmap"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import BIN, manage, server_env
+from tests.live import BIN, manage, port_open, server_env
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "operations.md"
 REDIS_URL = "redis://127.0.0.1:6379/14"  # a database of its own, flushed before and after
@@ -79,11 +78,7 @@ def test_the_operations_guide_documents_the_schedule_the_code_runs():
 
 
 def _redis_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
-            return True
-    except OSError:
-        return False
+    return port_open(6379)
 
 
 def _flush_redis() -> None:

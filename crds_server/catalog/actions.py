@@ -16,11 +16,14 @@ from .models import AuditEntry, BuildContext, ContextHistory, ContextPointer, Fi
 KINDS = ("latest", "edit", "build", "versions")
 
 
-def set_context(user: str, context: str, kind: str, reason: str, calver: str | None = None) -> str:
+def set_context(user: str, context: str, kind: str, reason: str, calver: str | None = None,
+                expected: str | None = None) -> str:
     """Make `context` the server's `kind` context; returns the previous one.
 
     Latest changes are appended to the context history.  A bad context can
     never become latest (the latest context contains no known-bad files).
+    With `expected` (what the operator reviewed the change against), the move
+    is refused if someone else moved the pointer meanwhile.
     """
     kind = contexts.TAGS.get(kind, kind)
     if kind not in KINDS:
@@ -35,10 +38,14 @@ def set_context(user: str, context: str, kind: str, reason: str, calver: str | N
             if not calver:
                 raise BadContextError("A build context needs --calver (calibration software version).")
             contexts._version_key(calver)
-            old = BuildContext.objects.filter(calver=calver).values_list("context", flat=True).first()
+            old = (BuildContext.objects.select_for_update().filter(calver=calver)
+                   .values_list("context", flat=True).first())
+            _check_expected(kind, old, expected)
             BuildContext.objects.update_or_create(calver=calver, defaults={"context": context})
         else:
-            old = contexts.pointer(kind)
+            old = (ContextPointer.objects.select_for_update().filter(kind=kind)
+                   .values_list("context", flat=True).first())
+            _check_expected(kind, old, expected)
             ContextPointer.objects.update_or_create(kind=kind, defaults={"context": context})
         if kind == "latest":
             ContextHistory.objects.create(
@@ -51,6 +58,12 @@ def set_context(user: str, context: str, kind: str, reason: str, calver: str | N
         )
         versioning.bump()
     return old or ""
+
+
+def _check_expected(kind: str, old: str | None, expected: str | None) -> None:
+    if expected is not None and (old or "") != expected:
+        raise BadContextError(f"The {kind} context changed to '{old or ''}' since your preview: "
+                              f"check the difference again.")
 
 
 def _require_pmap(context: str) -> File:

@@ -79,19 +79,16 @@ def set_context(request: HttpRequest) -> HttpResponse:
         current = _current(data["kind"], data["calver"])
         if "confirm" not in request.POST:
             return _preview_context(request, form, data, current)
-        if request.POST.get("expected", "") != current:
-            form.add_error(None, f"The {data['kind']} context changed to '{current}' since your "
-                                 f"preview: check the difference again.")
+        try:
+            old = catalog_actions.set_context(request.user.username, data["context"], data["kind"],
+                                              data["reason"], data["calver"] or None,
+                                              expected=request.POST.get("expected", ""))
+        except CatalogError as exc:
+            form.add_error(None, str(exc))
         else:
-            try:
-                old = catalog_actions.set_context(request.user.username, data["context"], data["kind"],
-                                                  data["reason"], data["calver"] or None)
-            except CatalogError as exc:
-                form.add_error(None, str(exc))
-            else:
-                messages.success(request, f"The {data['kind']} context changed from '{old}' to "
-                                          f"'{data['context']}'.")
-                return redirect("web-set-context")
+            messages.success(request, f"The {data['kind']} context changed from '{old}' to "
+                                      f"'{data['context']}'.")
+            return redirect("web-set-context")
     return render(request, "web/operator_set_context.html", {
         "form": form, "current": [(k, contexts.pointer(k)) for k in catalog_actions.KINDS],
         "builds": BuildContext.objects.order_by("-created")[:20]}, status=400 if form.errors else 200)
