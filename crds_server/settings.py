@@ -8,6 +8,7 @@ switches by environment only (see docs/operations.md).
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 from pathlib import Path
@@ -46,6 +47,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "huey.contrib.djhuey",
+    # Login throttling in the database, shared by every worker (see security/throttle.py).
+    "axes",
     "crds_server.jobs",
     "crds_server.accounts",
     "crds_server.catalog",
@@ -58,6 +61,7 @@ INSTALLED_APPS = [
     "crds_server.rpc",
     "crds_server.web",
     "crds_server.ops",
+    "crds_server.security",
 ]
 
 MIDDLEWARE = [
@@ -67,10 +71,16 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication (it needs request.user) and before CSRF, whose check reads
+    # the body: an oversized or anonymous upload is refused before a byte is spooled.
+    "crds_server.security.middleware.guard_request_body",
+    "crds_server.security.sessions.end_revoked_token_sessions",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "crds_server.urls"
@@ -161,6 +171,8 @@ FORCE_REMOTE_MODE = os.environ.get("CRDS_SERVER_FORCE_REMOTE", "0") == "1"
 MIRROR_TOKEN = os.environ.get("CRDS_SERVER_MIRROR_TOKEN", "")
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out (user, address) before any password or token is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "crds_server.accounts.backends.TokenBackend",
 ]
@@ -171,10 +183,24 @@ LOCK_HOURS = float(os.environ.get("CRDS_SERVER_LOCK_HOURS", "4"))
 SUBMISSION_EXPIRY_HOURS = float(os.environ.get("CRDS_SERVER_SUBMISSION_EXPIRY_HOURS", "24"))
 # Largest file one upload may deliver (JWST references reach several GB).
 UPLOAD_MAX_BYTES = int(os.environ.get("CRDS_SERVER_UPLOAD_MAX_BYTES", str(16 * 1024**3)))
-# Login failures allowed per user name within LOGIN_THROTTLE_SECONDS.
+# Login failures allowed per (user name, client address) before a lockout of
+# LOGIN_THROTTLE_SECONDS; every attempt during a lockout starts it again.
 LOGIN_FAILURES_ALLOWED = int(os.environ.get("CRDS_SERVER_LOGIN_FAILURES", "5"))
 LOGIN_THROTTLE_SECONDS = int(os.environ.get("CRDS_SERVER_LOGIN_THROTTLE_SECONDS", "900"))
+AXES_FAILURE_LIMIT = LOGIN_FAILURES_ALLOWED
+AXES_COOLOFF_TIME = datetime.timedelta(seconds=LOGIN_THROTTLE_SECONDS)
+# Keyed by user *and* address: an attacker elsewhere cannot lock a real user out.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "crds_server.security.throttle.lockout_response"
+# The client address is REMOTE_ADDR unless the operator names the header its proxy
+# sets (e.g. X-Real-IP): a header any client can send must not choose the key.
+CLIENT_IP_HEADER = os.environ.get("CRDS_SERVER_CLIENT_IP_HEADER", "")
+AXES_CLIENT_IP_CALLABLE = "crds_server.security.throttle.client_address"
+AXES_VERBOSE = False
 SERVER_FILES = HOME / "server_files"
+# Every upload is counted while it streams (security/uploadhandlers.py).
+FILE_UPLOAD_HANDLERS = ["crds_server.security.uploadhandlers.BoundedUploadHandler"]
 # Uploads larger than a chunk spill to the data disk, not /tmp.
 FILE_UPLOAD_TEMP_DIR = str(SERVER_FILES / "uploads") if (SERVER_FILES / "uploads").is_dir() else None
 # Comma-separated addresses told about every submission (the seed's mailing lists).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import authenticate
+from django.test import RequestFactory
 
 from crds_server.accounts import actions
 from crds_server.accounts.errors import AccountError, LoginThrottled
@@ -35,14 +36,14 @@ def test_create_user_refuses_an_unknown_role():
 
 def test_a_user_without_a_password_cannot_log_in_with_one():
     actions.create_user("homer", "homer@example.org", "submitter")
-    assert authenticate(username="homer", password="") is None
-    assert authenticate(username="homer", password="anything") is None
+    assert authenticate(RequestFactory().post("/login/"), username="homer", password="") is None
+    assert authenticate(RequestFactory().post("/login/"), username="homer", password="anything") is None
 
 
 def test_a_token_authenticates_its_owner_and_only_its_hash_is_stored():
     homer = actions.create_user("homer", "homer@example.org", "submitter")
     token = actions.create_token(homer, "cli")
-    assert authenticate(username="homer", password=token) == homer
+    assert authenticate(RequestFactory().post("/login/"), username="homer", password=token) == homer
     row = ApiToken.objects.get(user=homer)
     assert row.digest != token and token not in row.digest
     assert row.last_used is not None
@@ -52,15 +53,15 @@ def test_a_token_does_not_authenticate_another_user():
     homer = actions.create_user("homer", "homer@example.org", "submitter")
     actions.create_user("bart", "bart@example.org", "submitter")
     token = actions.create_token(homer, "cli")
-    assert authenticate(username="bart", password=token) is None
+    assert authenticate(RequestFactory().post("/login/"), username="bart", password=token) is None
 
 
 def test_a_revoked_token_no_longer_authenticates_and_others_still_do():
     homer = actions.create_user("homer", "homer@example.org", "submitter")
     old, new = actions.create_token(homer, "laptop"), actions.create_token(homer, "cluster")
     assert actions.revoke_token(homer, "laptop") == 1
-    assert authenticate(username="homer", password=old) is None
-    assert authenticate(username="homer", password=new) == homer
+    assert authenticate(RequestFactory().post("/login/"), username="homer", password=old) is None
+    assert authenticate(RequestFactory().post("/login/"), username="homer", password=new) == homer
     assert actions.revoke_token(homer, "laptop") == 0
 
 
@@ -69,7 +70,7 @@ def test_a_deactivated_user_cannot_use_a_token():
     token = actions.create_token(homer)
     homer.is_active = False
     homer.save()
-    assert authenticate(username="homer", password=token) is None
+    assert authenticate(RequestFactory().post("/login/"), username="homer", password=token) is None
 
 
 def test_logins_are_throttled_after_the_allowed_number_of_failures(settings):

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 from django.utils import timezone
 
 from crds_server.accounts.actions import create_user
@@ -28,7 +29,7 @@ def test_createuser_makes_a_submitter_and_prints_a_working_token(capsys):
     homer = User.objects.get(username="homer")
     assert homer.email == "homer@example.org"
     assert list(homer.groups.values_list("name", flat=True)) == ["submitter"]
-    assert authenticate(username="homer", password=token) == homer
+    assert authenticate(RequestFactory().post("/login/"), username="homer", password=token) == homer
 
 
 def test_createuser_with_a_password_and_no_token(capsys):
@@ -37,7 +38,8 @@ def test_createuser_with_a_password_and_no_token(capsys):
     out = capsys.readouterr().out
     assert "saved with role operator" in out and "token" not in out
     marge = User.objects.get(username="marge")
-    assert marge.is_staff and authenticate(username="marge", password="hair") == marge
+    assert marge.is_staff
+    assert authenticate(RequestFactory().post("/login/"), username="marge", password="hair") == marge
 
 
 def test_createuser_refuses_an_unknown_role():
@@ -49,10 +51,10 @@ def test_token_create_prints_a_token_and_revoke_disables_it(capsys):
     homer = create_user("homer", "homer@example.org", "submitter")
     call_command("token", "create", "homer", "--label", "laptop")
     token = last_line(capsys)
-    assert authenticate(username="homer", password=token) == homer
+    assert authenticate(RequestFactory().post("/login/"), username="homer", password=token) == homer
     call_command("token", "revoke", "homer", "--label", "laptop")
     assert "Revoked 1 token(s)" in capsys.readouterr().out
-    assert authenticate(username="homer", password=token) is None
+    assert authenticate(RequestFactory().post("/login/"), username="homer", password=token) is None
 
 
 def test_token_refuses_an_unknown_user_and_a_label_with_no_token():
