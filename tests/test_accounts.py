@@ -1,4 +1,4 @@
-"""Accounts: users with roles, API tokens, and login throttling."""
+"""Accounts: users with roles and API tokens (throttling: tests/test_security_throttle.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from django.contrib.auth import authenticate
 from django.test import RequestFactory
 
 from crds_server.accounts import actions
-from crds_server.accounts.errors import AccountError, LoginThrottled
+from crds_server.accounts.errors import AccountError
 from crds_server.accounts.models import ApiToken
 
 pytestmark = pytest.mark.django_db
@@ -71,15 +71,3 @@ def test_a_deactivated_user_cannot_use_a_token():
     homer.is_active = False
     homer.save()
     assert authenticate(RequestFactory().post("/login/"), username="homer", password=token) is None
-
-
-def test_logins_are_throttled_after_the_allowed_number_of_failures(settings):
-    settings.LOGIN_FAILURES_ALLOWED = 3
-    for _ in range(3):
-        actions.check_throttle("Homer")
-        actions.record_failure("homer")
-    with pytest.raises(LoginThrottled, match="Too many failed logins"):
-        actions.check_throttle("homer")
-    actions.check_throttle("bart")  # other names are not affected
-    actions.clear_failures("homer")
-    actions.check_throttle("homer")

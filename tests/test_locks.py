@@ -78,19 +78,22 @@ def test_an_expired_lock_may_be_taken_by_someone_else(homer, bart):
 def test_renew_pushes_the_expiry_forward_but_not_for_an_expired_lock(homer):
     actions.acquire(homer, "acs")
     InstrumentLock.objects.filter(user=homer).update(expires=timezone.now() + datetime.timedelta(minutes=1))
-    assert actions.renew(homer).expires > timezone.now() + datetime.timedelta(hours=3)
+    [renewed] = actions.renew(homer)
+    assert renewed.expires > timezone.now() + datetime.timedelta(hours=3)
     _expire(homer)
-    assert actions.renew(homer) is None
+    assert actions.renew(homer) == []
 
 
-def test_require_renews_the_lock_and_checks_the_instrument(homer):
+def test_require_renews_the_locks_and_names_the_missing_instruments(homer, bart):
     actions.acquire(homer, "acs")
-    assert actions.require(homer, "ACS").instrument == "acs"
-    with pytest.raises(LockError, match="not on 'cos'"):
-        actions.require(homer, "cos")
+    assert [lock.instrument for lock in actions.require(homer, ["ACS"])] == ["acs"]
+    actions.acquire(bart, "cos")
+    with pytest.raises(LockError, match=r"no longer hold the lock on cos .*locked by 'bart'"):
+        actions.require(homer, ["acs", "cos"])
     _expire(homer)
-    with pytest.raises(LockError, match="no instrument lock"):
-        actions.require(homer)
+    with pytest.raises(LockError, match="no longer hold the lock on acs"):
+        actions.require(homer, ["acs"])
+    assert actions.require(homer, []) == []
 
 
 def test_release_drops_the_lock(homer):
@@ -120,7 +123,8 @@ def test_status_has_the_shape_crds_submit_reads(homer):
     assert actions.status("homer")["name"] == ""
     actions.acquire(homer, "acs")
     status = actions.status("homer")
-    assert set(status) == {"name", "type", "user", "is_expired", "created_on", "time_remaining", "status"}
+    assert set(status) == {"name", "names", "type", "user", "is_expired", "created_on", "time_remaining",
+                           "status"}
     assert (status["name"], status["type"], status["user"], status["is_expired"]) == (
         "acs", "instrument", "homer", False)
     assert status["time_remaining"].startswith("3:59:") or status["time_remaining"] == "4:00:00"

@@ -138,19 +138,18 @@ def test_start_refuses_an_empty_ingest_area(homer):
     assert not Submission.objects.exists()
 
 
-def test_start_refuses_a_submitter_without_a_lock_or_with_another_instruments(homer, demo_catalog):
-    put_in_ingest(demo_catalog, homer, "my_dark.fits")
-    with pytest.raises(LockError, match="not on 'cos'"):
-        start(homer, instrument="cos")
-    InstrumentLock.objects.filter(user=homer).delete()
-    with pytest.raises(LockError, match="no instrument lock"):
-        start(homer)
+def test_start_refuses_files_of_an_instrument_someone_else_holds(homer, lisa, demo_catalog):
+    put_in_ingest(demo_catalog, lisa, "my_dark.fits")  # an ACS dark; homer holds acs
+    with pytest.raises(LockError, match="locked by 'homer'"):
+        start(lisa, instrument="cos")
     assert not Submission.objects.exists()
 
 
-def test_an_operator_without_a_lock_may_submit_for_no_instrument(marge, demo_catalog):
+def test_an_operator_without_a_lock_gets_the_files_locks_at_submit(marge, demo_catalog):
     put_in_ingest(demo_catalog, marge, "my_dark.fits")
-    assert start(marge, instrument="none").status == Submission.QUEUED
+    submission = start(marge, instrument="none")
+    assert submission.status == Submission.QUEUED and submission.instruments == ["acs"]
+    assert InstrumentLock.objects.get(instrument="acs").user == marge
 
 
 # ---------------------------------------------------------------- process

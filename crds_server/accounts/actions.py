@@ -12,11 +12,10 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth.models import Group, User
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from .errors import AccountError, LoginThrottled
+from .errors import AccountError
 from .models import ApiToken
 
 ROLES = ("submitter", "operator")
@@ -71,28 +70,3 @@ def user_for_token(username: str, token: str) -> User | None:
         return None
     ApiToken.objects.filter(pk=row.pk).update(last_used=timezone.now())
     return row.user
-
-
-def _throttle_key(username: str) -> str:
-    return f"crds-login-failures:{digest(username.lower())}"
-
-
-def check_throttle(username: str) -> None:
-    if cache.get(_throttle_key(username), 0) >= settings.LOGIN_FAILURES_ALLOWED:
-        raise LoginThrottled(
-            f"Too many failed logins for '{username}'; try again in "
-            f"{settings.LOGIN_THROTTLE_SECONDS // 60} minutes."
-        )
-
-
-def record_failure(username: str) -> None:
-    key = _throttle_key(username)
-    cache.add(key, 0, settings.LOGIN_THROTTLE_SECONDS)
-    try:
-        cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, settings.LOGIN_THROTTLE_SECONDS)
-
-
-def clear_failures(username: str) -> None:
-    cache.delete(_throttle_key(username))

@@ -38,6 +38,7 @@ from crds_server.jobs import jpoll
 from crds_server.jobs.errors import JobAborted
 from crds_server.lib import maintenance
 from crds_server.locks import actions as locks
+from crds_server.locks.errors import LockError
 
 from . import ingest
 from .errors import SubmissionError
@@ -62,19 +63,25 @@ def result_url(submission: Submission) -> str:
 
 
 def start(user: User, kind: str, form: dict[str, Any], session_key: str) -> Submission:
-    """Take the files of the user's ingest area into a new queued submission."""
+    """Take the files of the user's ingest area into a new queued submission.
+
+    Except for a certification (which changes nothing), the submitter must hold
+    the lock of every instrument the files belong to: the missing locks are
+    taken now, all or none (LockError naming the holder when one is taken).
+    """
     maintenance.refuse_if_on(SubmissionError)
     if kind not in KINDS:
         raise SubmissionError(f"Unknown submission kind '{kind}'.")
-    instrument = str(form.get("instrument") or "none").lower()
-    _require_lock(user, instrument)
+    instrument = str(form.get("instrument") or "none").lower()[:32]
     derive_from = _derive_from(form)
     description = _description(form, required=kind != "certify")
     files = ingest.ingest_paths(user)
     if not files:
         raise SubmissionError("Your ingest area holds no files: upload the files to submit first.")
+    instruments = [] if kind == "certify" else instruments_of(files)
+    locks.take_for_submission(user, instruments)
     submission = Submission.objects.create(
-        user=user, kind=kind, instrument=instrument, derive_from=derive_from,
+        user=user, kind=kind, instrument=instrument, instruments=instruments, derive_from=derive_from,
         description=description, creator=str(form.get("creator") or "")[:128],
         change_level=_change_level(form), auto_rename=_flag(form, "auto_rename", True),
         compare_old_reference=_flag(form, "compare_old_reference", False),
@@ -90,13 +97,24 @@ def start(user: User, kind: str, form: dict[str, Any], session_key: str) -> Subm
     return submission
 
 
-def _require_lock(user: User, instrument: str) -> None:
-    """Submitters need their live instrument lock; operators (locked to none) need none."""
-    from crds_server.accounts.actions import has_role
+def instruments_of(files: list[Path]) -> list[str]:
+    """The instruments the files belong to, as the crds library tells them (header or name).
 
-    if instrument == locks.NONE and has_role(user, "operator") and not hasattr(user, "lock"):
-        return
-    locks.require(user, None if instrument == locks.NONE else instrument)
+    A file the library cannot place is left out here: certification then
+    fails it, and `_check_instruments` refuses any result touching an
+    instrument that is not locked.
+    """
+    from crds.core import utils
+
+    found = set()
+    for path in files:
+        try:
+            instrument, _ = utils.get_file_properties(settings.OBSERVATORY, str(path))
+        except Exception:  # unreadable or foreign: certify reports it
+            continue
+        if instrument:
+            found.add(str(instrument).lower())
+    return sorted(found)
 
 
 _FORM_FIELDS = {"pmap_mode", "pmap_name", "pmap_text", "instrument", "change_level", "creator",
@@ -208,8 +226,18 @@ def _prepare(submission: Submission) -> dict[str, Any]:
         generate_contexts=submission.generate_contexts,
     )
     result = prepared.to_json()
+    _check_instruments(submission, result)
     _reserve(submission, result)
     return result
+
+
+def _check_instruments(submission: Submission, result: dict[str, Any]) -> None:
+    """Refuse a result that touches an instrument whose lock the submission did not take."""
+    touched = {str(meta.get("instrument") or "").lower() for meta in result.get("metadata", {}).values()}
+    stray = sorted(touched - {""} - set(submission.instruments))
+    if stray:
+        raise SubmissionError(f"This submission would change {', '.join(stray)}, whose lock it does not "
+                              "hold; submit those files in a submission of their own.")
 
 
 def _as_json(report: Any) -> Any:
@@ -365,6 +393,10 @@ def confirm(user: User, submission_id: Any, force: bool = False) -> Submission:
         warnings = collisions(submission)
         if warnings and not force:
             raise SubmissionError(warnings[0])
+        try:
+            locks.require(submission.user, submission.instruments)
+        except LockError as exc:
+            raise SubmissionError(f"Cannot confirm: {exc}") from exc
         _install(submission, names)
         File.objects.filter(name__in=names, state="uploaded").update(
             state="delivered", delivery_date=timezone.now())

@@ -21,6 +21,8 @@ class Submission(models.Model):
     kind = models.CharField(max_length=32, default="batch")
     status = models.CharField(max_length=16, default=QUEUED, db_index=True)
     instrument = models.CharField(max_length=32, blank=True, default="")
+    # The instruments whose locks the submission took at submit time and needs at confirm.
+    instruments = models.JSONField(default=list, blank=True)
     derive_from = models.CharField(max_length=128)
     description = models.TextField()
     creator = models.CharField(max_length=128, blank=True, default="")

@@ -16,10 +16,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from crds_server.accounts import actions as accounts
-from crds_server.accounts.errors import LoginThrottled
 from crds_server.catalog import contexts, loader
 from crds_server.locks import actions as locks
 from crds_server.locks.errors import LockError
+from crds_server.security.throttle import lockout_message
 
 
 class LoginRefused(Exception):
@@ -76,25 +76,26 @@ def _page(request: HttpRequest, error: str = "", status: int = 200) -> HttpRespo
 
 
 def _authenticate(request: HttpRequest, username: str, password: str) -> User:
-    """The user with this password or API token and a role; failures count towards throttling."""
-    try:
-        accounts.check_throttle(username)
-    except LoginThrottled as exc:
-        raise LoginRefused(str(exc)) from exc
-    user = authenticate(request, username=username, password=password) if username else None
+    """The user with this password or API token and a role.
+
+    django-axes (the first authentication backend) counts failures per user
+    and client address in the database and refuses a locked-out pair before
+    any password is checked; its middleware then answers with the lockout page.
+    """
+    user = authenticate(request, username=username[:150], password=password) if username else None
+    if getattr(request, "axes_locked_out", False):
+        raise LoginRefused(lockout_message())
     if user is None:
-        accounts.record_failure(username)
         raise LoginRefused("Unknown user name or wrong password or token.", status=401)
-    accounts.clear_failures(username)
     if not accounts.has_role(user, "submitter"):
         raise LoginRefused(f"User '{username}' has no submitter or operator role on this server.")
     return user
 
 
 def _check_instrument(user: User, instrument: str) -> None:
+    """`none` (what `crds submit` sends for files of several instruments) takes no lock now:
+    the submission takes the locks of its files' instruments when it is submitted."""
     if instrument == locks.NONE:
-        if not accounts.has_role(user, "operator"):
-            raise LoginRefused("Choose the instrument to lock: only operators may log in with 'none'.")
         return
     known = instruments()
     if known and instrument not in known:
