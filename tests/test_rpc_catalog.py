@@ -74,7 +74,7 @@ def test_list_references_includes_geis_data_files(rpc, demo_catalog):
     assert len(rpc("list_references", "hst", "*")) == len(disk_names(demo_catalog, "references"))
 
 
-@pytest.mark.parametrize("pattern", ["../*", "*;rm", "hst_*.pmap/x", "", "a" * 200])
+@pytest.mark.parametrize("pattern", ["../*", "*;rm", "hst_*.pmap/x", "", "*.pmap\n"])
 def test_list_mappings_refuses_an_invalid_glob(rpc, demo_catalog, pattern):
     assert rpc.error("list_mappings", "hst", pattern).startswith("InvalidParameters: ")
 

@@ -21,6 +21,8 @@ import crds
 from django.conf import settings
 from django.core.cache import cache
 
+from crds_server.security import limits
+
 from . import contexts, versioning
 from .models import File
 
@@ -61,8 +63,10 @@ def _build() -> dict[str, Any]:
         "mappings": list(distributable.mappings().values_list("name", flat=True)),
         "context_history": list(reversed(history)),
         "crds_version": {"str": crds.__version__},
-        "max_headers_per_rpc": settings.MAX_HEADERS_PER_RPC,
-        "max_bestrefs_per_rpc": settings.MAX_HEADERS_PER_RPC,
+        # What the server enforces (security/limits.py); the client chunks dataset headers by the first.
+        "max_headers_per_rpc": limits.limit("max_headers_per_rpc"),
+        "max_bestrefs_per_rpc": limits.limit("max_bestrefs_per_rpc"),
+        "rpc_limits": limits.published(),
         "last_synced": _STAMP,
         "last_refreshed": _now(),
         "reference_url": _urls("references"),

@@ -23,6 +23,18 @@ class UnknownMethod(RpcError):
     name = "UnknownMethod"
 
 
+class InvalidRequest(RpcError):
+    """A body that is not one JSON-RPC call (not JSON, not an object, no method name)."""
+
+    name = "InvalidRequest"
+
+
+class RequestTooLarge(RpcError):
+    """A body over the size limit."""
+
+    name = "RequestTooLarge"
+
+
 class RawJson:
     """A result already encoded as JSON text (precomputed, cached payloads)."""
 

@@ -1,30 +1,38 @@
 """The JSON-RPC 1.0 endpoint at /json/ in the dialect of the `crds` client.
 
-Every answer is HTTP 200 with ``error`` always present (contract §1.3).
-The body is parsed as JSON whatever the Content-Type says.
+Every answer to a POST is HTTP 200 with a JSON envelope whose ``error`` is
+always present (contract §1.3), whatever the body holds: the body is read
+up to its size limit, parsed as JSON whatever the Content-Type says, with
+non-finite numbers (NaN, Infinity, 1e400) and deep nesting refused, and an
+``id`` that cannot be echoed is answered as null.  The limits come from
+`crds_server.security.limits` and are named in every refusal.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
+from django.http.request import RawPostDataException
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 
 from crds_server.catalog.errors import CatalogError
 from crds_server.jobs.errors import ChannelNotFound
+from crds_server.security import limits
+from crds_server.security.errors import LimitExceeded, SecurityError
 
 from . import (
     methods,  # noqa: F401  (registers the methods)
     registry,
 )
+from .registry import InvalidRequest, RequestTooLarge
 
 log = logging.getLogger(__name__)
+MAX_MESSAGE = 10_000  # error messages quote parameters; keep the reply small whatever was sent
 
 
 @csrf_exempt
@@ -34,21 +42,84 @@ def endpoint(request: HttpRequest) -> HttpResponse:
         return render(request, "rpc/browse.html", {"methods": registry.describe()})
     if request.method != "POST":
         return _reply(None, error=_error("InvalidRequest", "JSON-RPC calls must be POSTed."))
-    length = int(request.META.get("CONTENT_LENGTH") or 0)
-    if length > settings.RPC_MAX_BODY:
-        return _reply(None, error=_error(
-            "RequestTooLarge", f"Request body of {length} bytes exceeds {settings.RPC_MAX_BODY}."))
     try:
-        call = json.loads(request.body)
-    except (ValueError, RequestDataTooBig) as exc:
-        return _reply(None, error=_error("InvalidRequest", f"Request body is not valid JSON: {exc}"))
-    if not isinstance(call, dict) or not isinstance(call.get("method"), str):
-        return _reply(None, error=_error("InvalidRequest", "Expected a JSON object with a 'method'."))
-    ident = call.get("id")
-    params = call.get("params", [])
-    if isinstance(params, dict) or not isinstance(params, list):
+        call = _parse(_read_body(request))
+        ident = _echoable(call.get("id"))
+        name, params = _method(call), call.get("params", [])
+    except registry.RpcError as exc:
+        return _reply(None, error=_error(exc.name, str(exc)))
+    except LimitExceeded as exc:
+        return _reply(None, error=_error("LimitExceeded", str(exc)))
+    if not isinstance(params, list):
         return _reply(ident, error=_error("InvalidParameters", "'params' must be a JSON array."))
-    return _run(ident, call["method"], params)
+    return _run(ident, name, params)
+
+
+def _read_body(request: HttpRequest) -> bytes:
+    """The body, refused past max_rpc_body_bytes whether or not Content-Length says so."""
+    most = limits.limit("max_rpc_body_bytes")
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:  # Django then reads nothing
+        declared = 0
+    if declared > most:
+        raise RequestTooLarge(f"Request body of {declared} bytes exceeds {most} (max_rpc_body_bytes).")
+    try:
+        # Read at most one byte past the limit: a missing or lying length cannot make us read more.
+        body = request.body if hasattr(request, "_body") else request.read(most + 1)
+    except (RawPostDataException, OSError) as exc:
+        raise InvalidRequest(f"The request body could not be read: {exc}") from exc
+    if len(body) > most:
+        raise RequestTooLarge(f"Request body exceeds {most} bytes (max_rpc_body_bytes).")
+    return body
+
+
+def _parse(body: bytes) -> dict[str, Any]:
+    """The call object; refuses invalid JSON, non-finite numbers and nesting past max_rpc_depth."""
+    depth = limits.limit("max_rpc_depth")
+    too_deep = f"JSON-RPC requests nest at most {depth} deep (max_rpc_depth)."
+    try:
+        call = json.loads(body, parse_constant=_no_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise LimitExceeded(too_deep) from None
+    except ValueError as exc:  # UnicodeDecodeError included
+        raise InvalidRequest(f"Request body is not valid JSON: {str(exc)[:200]}") from None
+    if limits.json_depth_exceeds(call, depth):
+        raise LimitExceeded(too_deep)
+    if not isinstance(call, dict):
+        raise InvalidRequest("Expected a JSON object with a 'method'.")
+    return call
+
+
+def _no_constant(text: str) -> float:
+    raise ValueError(f"{text} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:40]} is out of range")
+    return value
+
+
+def _echoable(ident: Any) -> Any:
+    """The id to echo: a scalar of at most max_id_chars once encoded, else null."""
+    if ident is None or isinstance(ident, (str, int, float)):
+        if len(json.dumps(ident)) <= limits.limit("max_id_chars"):
+            return ident
+    return None
+
+
+def _method(call: dict[str, Any]) -> str:
+    name = call.get("method")
+    if not isinstance(name, str):
+        raise InvalidRequest("Expected a JSON object with a 'method'.")
+    most = limits.limit("max_method_name_chars")
+    if len(name) > most:
+        raise LimitExceeded(
+            f"JSON-RPC method names have at most {most} characters (max_method_name_chars); "
+            f"got {len(name)}.")
+    return name
 
 
 def _run(ident: Any, name: str, params: list[Any]) -> HttpResponse:
@@ -58,7 +129,9 @@ def _run(ident: Any, name: str, params: list[Any]) -> HttpResponse:
         return _reply(ident, result=registry.call(name, params))
     except registry.RpcError as exc:
         return _reply(ident, error=_error(exc.name, str(exc)))
-    except (CatalogError, ChannelNotFound) as exc:  # expected: named, not logged as bugs
+    except LimitExceeded as exc:  # "get_... takes at most 1000 headers per call (...); got 60000."
+        return _reply(ident, error=_error("LimitExceeded", f"{name} takes {exc}"))
+    except (CatalogError, ChannelNotFound, SecurityError) as exc:  # expected: named, not logged as bugs
         return _reply(ident, error=_error(type(exc).__name__, str(exc)))
     except Exception as exc:  # a bug or library failure: report it, never a 500 page
         log.exception("JSON-RPC method %s failed", name)
@@ -66,6 +139,8 @@ def _run(ident: Any, name: str, params: list[Any]) -> HttpResponse:
 
 
 def _error(name: str, message: str) -> dict[str, Any]:
+    if len(message) > MAX_MESSAGE:
+        message = message[:MAX_MESSAGE] + " ... (truncated)"
     return {"name": name, "code": 500, "data": None, "message": f"{name}: {message}"}
 
 

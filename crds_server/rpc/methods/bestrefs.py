@@ -9,10 +9,10 @@ from crds_server.catalog import bestrefs, loader
 from crds_server.catalog import contexts as catalog_contexts
 from crds_server.datasets import actions as datasets
 from crds_server.rpc.registry import InvalidParameters, method
+from crds_server.security import limits
 
-from .common import check_list, resolve
+from .common import check_list, check_reftypes, resolve
 
-MAX_IDS = 100_000
 VERSION_RE = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
 
 
@@ -20,9 +20,8 @@ VERSION_RE = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
 def get_best_references(context: str, header: dict, reftypes: list[str] | None = None) -> dict:
     """{filekind: best reference or "NOT FOUND reason"} for one dataset header."""
     name = resolve(context)
-    return bestrefs.best_references(
-        name, bestrefs.check_header(header), bestrefs.check_reftypes(reftypes)
-    )
+    limits.check_header(header)
+    return bestrefs.best_references(name, bestrefs.check_header(header), check_reftypes(reftypes))
 
 
 @method
@@ -31,7 +30,11 @@ def get_best_references_by_header_map(context: str, headers: dict,
     """{id: [true, bestrefs] | [false, "FAILED: reason"]} for a map of headers."""
     if not isinstance(headers, dict):
         raise InvalidParameters("headers must be a JSON object {dataset_id: header}.")
-    return bestrefs.best_references_map(resolve(context), headers, bestrefs.check_reftypes(reftypes))
+    limits.check_count("headers", headers, "max_bestrefs_per_rpc")
+    for ident, header in headers.items():
+        _check_id(ident)
+        limits.check_header(header)
+    return bestrefs.best_references_map(resolve(context), headers, check_reftypes(reftypes))
 
 
 @method
@@ -39,8 +42,8 @@ def get_best_references_by_ids(context: str, dataset_ids: list[str], reftypes: l
                                include_headers: bool = False) -> dict:
     """{id: [true, bestrefs] | [false, reason]} for archive dataset ids; optional "headers"."""
     name = resolve(context)
-    headers, missing = datasets.find_headers(_check_ids(dataset_ids))
-    results: dict[str, Any] = bestrefs.best_references_map(name, headers, bestrefs.check_reftypes(reftypes))
+    headers, missing = _find_headers(dataset_ids)
+    results: dict[str, Any] = bestrefs.best_references_map(name, headers, check_reftypes(reftypes))
     results.update({ident: [False, _unknown(ident)] for ident in missing})
     if include_headers:
         results["headers"] = headers
@@ -51,7 +54,7 @@ def get_best_references_by_ids(context: str, dataset_ids: list[str], reftypes: l
 def get_aui_best_references(date_or_context: str, dataset_ids: list[str]) -> dict:
     """{id: [true, [file, ...]] | [false, "NOT FOUND ..."]} with N/A and failed types dropped."""
     name = resolve(date_or_context)
-    headers, missing = datasets.find_headers(_check_ids(dataset_ids))
+    headers, missing = _find_headers(dataset_ids)
     results: dict[str, Any] = {ident: [False, _unknown(ident)] for ident in missing}
     for compound, (ok, refs) in bestrefs.best_references_map(name, headers, None).items():
         results[compound] = [True, bestrefs.found_files(refs)] if ok else [False, f"NOT FOUND {refs}"]
@@ -71,13 +74,20 @@ def get_required_parkeys(context: str) -> Any:
     return list(parkeys)
 
 
-def _check_ids(dataset_ids: Any) -> list[str]:
+def _find_headers(dataset_ids: Any) -> tuple[dict[str, dict], list[str]]:
+    """The archive headers of at most max_bestrefs_per_rpc ids, counted again after products expand."""
     ids = check_list(dataset_ids, "dataset_ids")
-    if len(ids) > MAX_IDS:
-        raise InvalidParameters(f"{len(ids)} dataset ids in one call; send at most {MAX_IDS}.")
-    if not all(isinstance(i, str) and 0 < len(i) <= 257 for i in ids):
-        raise InvalidParameters("dataset_ids must be strings of 1 to 257 characters.")
-    return ids
+    limits.check_count("dataset ids", ids, "max_bestrefs_per_rpc")
+    for ident in ids:
+        _check_id(ident)
+    headers, missing = datasets.find_headers(ids)
+    limits.check_count("datasets (product ids count every exposure)", headers, "max_bestrefs_per_rpc")
+    return headers, missing
+
+
+def _check_id(ident: Any) -> None:
+    if not isinstance(ident, str) or not 0 < len(ident) <= 257:
+        raise InvalidParameters("dataset ids must be strings of 1 to 257 characters.")
 
 
 @method

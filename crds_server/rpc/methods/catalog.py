@@ -12,6 +12,7 @@ from crds_server.catalog import export, loader, records, serverinfo
 from crds_server.catalog.errors import UnknownFileError
 from crds_server.catalog.models import File
 from crds_server.rpc.registry import InvalidParameters, method
+from crds_server.security import limits
 
 from .common import (
     check_list,
@@ -21,7 +22,7 @@ from .common import (
     resolve_observatory_or_context,
 )
 
-GLOB_RE = re.compile(r"^[A-Za-z0-9_.*+()\-\[\]?]{1,128}$")
+GLOB_RE = re.compile(r"[A-Za-z0-9_.*+()\-\[\]?]+")  # fullmatch: no trailing newline
 ENCODE_OVER = 1000
 
 
@@ -38,12 +39,17 @@ def get_reference_names(context: str) -> list[str]:
     return sorted(n for n in names if n.upper() not in ("N/A", "OMIT") and "NOT FOUND" not in n)
 
 
-def _list(kind: str, glob_pattern: str) -> list[str]:
-    pattern = check_string(glob_pattern, "glob_pattern", 128)
-    if not GLOB_RE.match(pattern):
-        raise InvalidParameters(f"Invalid glob pattern '{pattern}'.")
+def _list(kind: str, glob_pattern: Any) -> list[str]:
+    if not isinstance(glob_pattern, str) or not glob_pattern:
+        raise InvalidParameters("glob_pattern must be a non-empty string.")
+    limits.check_glob(glob_pattern)
+    if not GLOB_RE.fullmatch(glob_pattern):
+        raise InvalidParameters(f"Invalid glob pattern '{glob_pattern}'.")
+    # fnmatch's own translation (atomic groups: no exponential backtracking), compiled here
+    # rather than through fnmatch.filter, whose cache would keep 32,768 callers' patterns.
+    match = re.compile(fnmatch.translate(glob_pattern)).match
     names = File.objects.distributable().filter(type=kind).values_list("name", flat=True)
-    return sorted(fnmatch.filter(names, pattern))
+    return sorted(name for name in names if match(name))
 
 
 @method
@@ -76,9 +82,11 @@ def get_file_info_map(observatory: str, files: list[str] | None = None,
     """{name: record or "NOT FOUND"}; null files means the whole catalog, null fields all fields."""
     check_observatory(observatory)
     if files is not None:
-        files = [check_string(f, "file name", 256) for f in check_list(files, "files")]
+        limits.check_count("file names", check_list(files, "files"), "max_files_per_rpc")
+        files = [check_string(f, "file name", 256) for f in files]
     if fields is not None:
-        fields = [check_string(f, "field", 64) for f in check_list(fields, "fields")]
+        limits.check_count("fields", check_list(fields, "fields"), "max_fields_per_rpc")
+        fields = [check_string(f, "field", 64) for f in fields]
     if files is None:  # the whole catalog is always large
         return records.whole_catalog_encoded(fields, serverinfo.crds_encode)
     result = records.info_map(files, fields)

@@ -6,8 +6,10 @@ from typing import Any
 
 from django.conf import settings
 
+from crds_server.catalog import bestrefs
 from crds_server.catalog import contexts as catalog_contexts
 from crds_server.rpc.registry import InvalidParameters
+from crds_server.security import limits
 
 
 def check_observatory(observatory: Any) -> str:
@@ -31,6 +33,13 @@ def check_list(value: Any, what: str) -> list:
     if not isinstance(value, list):
         raise InvalidParameters(f"{what} must be a list.")
     return value
+
+
+def check_reftypes(reftypes: Any) -> list[str] | None:
+    """null, or at most max_reftypes_per_rpc reference type names (lower-cased)."""
+    if isinstance(reftypes, list):
+        limits.check_count("reference types", reftypes, "max_reftypes_per_rpc")
+    return bestrefs.check_reftypes(reftypes)
 
 
 def resolve(context: Any) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 from crds_server.catalog.contexts import parse_date
 from crds_server.datasets import actions as datasets
 from crds_server.rpc.registry import InvalidParameters, method
+from crds_server.security import limits
 
 from .common import check_list, check_string, resolve
 
@@ -31,6 +32,8 @@ def get_dataset_headers_by_id(context: str, dataset_ids: list[str],
     """{compound id: header} for product, exposure or compound ids."""
     resolve(context)
     ids = check_list(dataset_ids, "dataset_ids")
-    if not all(isinstance(i, str) for i in ids):
-        raise InvalidParameters("dataset_ids must be strings.")
+    # Not max_headers_per_rpc: `bestrefs --datasets` and `sync --dataset-ids` send every id at once.
+    limits.check_count("dataset ids", ids, "max_dataset_ids_per_rpc")
+    if not all(isinstance(i, str) and 0 < len(i) <= 257 for i in ids):
+        raise InvalidParameters("dataset_ids must be strings of 1 to 257 characters.")
     return datasets.headers_by_id(ids, _since(datasets_since))
