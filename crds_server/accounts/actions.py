@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
@@ -64,9 +63,19 @@ def revoke_token(user: User, prefix_or_name: str) -> int:
 
 
 def user_for_token(username: str, token: str) -> User | None:
-    """The active user owning `token`, if it is `username`'s."""
+    """The active user owning `token`, if it is `username`'s.
+
+    The user carries the token's id as `api_token_id`, so a session opened
+    with it can be ended when the token is revoked (security/sessions.py).
+    """
     row = ApiToken.objects.select_related("user").filter(digest=digest(token), revoked=None).first()
     if row is None or row.user.username != username or not row.user.is_active:
         return None
     ApiToken.objects.filter(pk=row.pk).update(last_used=timezone.now())
+    row.user.api_token_id = row.pk
     return row.user
+
+
+def token_is_active(token_id: int) -> bool:
+    """Whether API token `token_id` exists and is not revoked."""
+    return ApiToken.objects.filter(pk=token_id, revoked=None).exists()

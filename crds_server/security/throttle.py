@@ -11,9 +11,12 @@ through Django's `authenticate()`: /login/ (passwords and API tokens) and
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 
 def client_address(request: HttpRequest) -> str:
@@ -40,3 +43,26 @@ def lockout_response(request: HttpRequest, response=None, credentials=None, *arg
     return render(request, "web/login.html", {"error": lockout_message(), "instruments": [],
                                               "next": "/", "username": "", "instrument": "",
                                               "lock_hours": settings.LOCK_HOURS}, status=403)
+
+
+# What one failed-login record keeps of the requests that made it: django-axes
+# appends up to 1 KB of each one's GET and POST data to the record.
+ATTEMPT_DATA_KEPT = 16 * 1024
+
+
+def prune_login_attempts(now: datetime.datetime | None = None) -> int:
+    """Delete failed-login records whose lockout has passed; cut the data kept in the others.
+
+    django-axes deletes old records only when another failure comes, and a
+    guesser who keeps trying during a lockout makes one record grow; this
+    bounds both.  Returns how many records were deleted.
+    """
+    from axes.models import AccessAttempt
+    from django.db.models.functions import Left, Length
+
+    cutoff = (now or timezone.now()) - datetime.timedelta(seconds=settings.LOGIN_THROTTLE_SECONDS)
+    deleted = AccessAttempt.objects.filter(attempt_time__lt=cutoff).delete()[0]
+    for field in ("get_data", "post_data"):
+        AccessAttempt.objects.annotate(kept=Length(field)).filter(kept__gt=ATTEMPT_DATA_KEPT).update(
+            **{field: Left(field, ATTEMPT_DATA_KEPT)})
+    return deleted

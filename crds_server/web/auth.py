@@ -19,6 +19,7 @@ from crds_server.accounts import actions as accounts
 from crds_server.catalog import contexts, loader
 from crds_server.locks import actions as locks
 from crds_server.locks.errors import LockError
+from crds_server.security.sessions import remember_token
 from crds_server.security.throttle import lockout_message
 
 
@@ -45,6 +46,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     except (LoginRefused, LockError) as exc:
         return _page(request, str(exc), getattr(exc, "status", 403))
     login(request, user)
+    remember_token(request, user)
     return HttpResponseRedirect(_safe_next(request, form.get("next", "/")))
 
 
