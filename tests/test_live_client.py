@@ -170,11 +170,23 @@ def test_crds_list_resolves_tag_and_date_based_contexts(hst_demo, tmp_path):
 def test_a_pipeline_pushes_its_context_and_crds_list_reads_it_back(hst_demo, tmp_path):
     cache = tmp_path / "cache"
     latest = _latest(hst_demo)
-    done = hst_demo.crds(cache, "sync", "--contexts", latest, "--push-context", "hst-ops-pipeline")
+    key = manage(hst_demo.home, "hst", "pipeline-key", "create", "hst-ops-pipeline").strip()
+    done = hst_demo.crds(cache, "sync", "--contexts", latest, "--push-context", key)
     assert done.returncode == 0, done.stderr
+    assert errors_in(done.stderr) == []
     listed = hst_demo.crds(cache, "list", "--remote-context", "hst-ops-pipeline")
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.strip() == latest
+
+
+def test_a_push_with_an_unknown_key_is_refused_and_the_client_says_so(hst_demo, tmp_path):
+    cache = tmp_path / "cache"
+    done = hst_demo.crds(cache, "sync", "--contexts", _latest(hst_demo), "--push-context", "hst-junk")
+    # The client hides the server's message behind its own.
+    assert any("Failed pushing cached latest context" in line for line in errors_in(done.stderr))
+    listed = hst_demo.crds(cache, "list", "--remote-context", "hst-junk")
+    assert listed.stdout.strip() == "None"
+    assert any("Failed resolving remote context" in line for line in errors_in(listed.stderr))
 
 
 def test_crds_list_prints_dataset_headers_from_the_archive_parameters(hst_demo, tmp_path):

@@ -12,6 +12,7 @@ import pytest
 
 from crds_server.catalog import actions, serverinfo
 from crds_server.catalog.models import ContextHistory, ContextPointer, File
+from crds_server.security import actions as pipeline_keys
 from tests.rpc import crds_decode
 
 MUST_KEYS = {"observatory", "latest_context", "operational_context", "edit_context",
@@ -298,20 +299,28 @@ def test_server_info_history_is_newest_first(rpc, eras):
         "hst_0002.pmap", "hst_0001.pmap"]
 
 
-# push_remote_context / get_remote_context
+# push_remote_context / get_remote_context (keys: tests/test_security_pipeline_keys.py)
+
+
+@pytest.fixture
+def key(db) -> str:
+    """An active pipeline key of 'ops-pipeline'."""
+    return pipeline_keys.create_pipeline_key("operator", "ops-pipeline")
 
 
 @pytest.mark.parametrize("kind", ["latest", "operational"])
-def test_a_pushed_context_is_what_the_pipeline_reports(rpc, eras, kind):
-    assert rpc("push_remote_context", "hst", kind, "ops-pipeline", "hst_0001.pmap") is None
+def test_a_pushed_context_is_what_the_pipeline_reports(rpc, eras, kind, key):
+    assert rpc("push_remote_context", "hst", kind, key, "hst_0001.pmap") is None
     assert rpc("get_remote_context", "hst", "ops-pipeline") == "hst_0001.pmap"
 
 
-def test_only_the_same_key_updates_a_pipeline(rpc, eras):
-    rpc("push_remote_context", "hst", "latest", "pipeline-a", "hst_0001.pmap")
-    rpc("push_remote_context", "hst", "latest", "pipeline-b", "hst_0002.pmap")
+def test_each_key_updates_only_its_own_pipeline(rpc, eras):
+    key_a = pipeline_keys.create_pipeline_key("operator", "pipeline-a")
+    key_b = pipeline_keys.create_pipeline_key("operator", "pipeline-b")
+    rpc("push_remote_context", "hst", "latest", key_a, "hst_0001.pmap")
+    rpc("push_remote_context", "hst", "latest", key_b, "hst_0002.pmap")
     assert rpc("get_remote_context", "hst", "pipeline-a") == "hst_0001.pmap"
-    rpc("push_remote_context", "hst", "latest", "pipeline-a", "hst_0002.pmap")
+    rpc("push_remote_context", "hst", "latest", key_a, "hst_0002.pmap")
     assert rpc("get_remote_context", "hst", "pipeline-a") == "hst_0002.pmap"
 
 
@@ -319,12 +328,12 @@ def test_remote_context_of_an_unknown_pipeline_is_an_error(rpc, eras):
     assert "nobody" in rpc.error("get_remote_context", "hst", "nobody")
 
 
-def test_pushing_an_unknown_kind_or_context_is_an_error(rpc, eras):
-    assert rpc.error("push_remote_context", "hst", "edit", "k", "hst_0001.pmap").startswith(
+def test_pushing_an_unknown_kind_or_context_is_an_error(rpc, eras, key):
+    assert rpc.error("push_remote_context", "hst", "edit", key, "hst_0001.pmap").startswith(
         "BadContextError: ")
-    assert rpc.error("push_remote_context", "hst", "latest", "k", "hst_0009.pmap").startswith(
+    assert rpc.error("push_remote_context", "hst", "latest", key, "hst_0009.pmap").startswith(
         "UnknownContextError: ")
-    assert rpc.error("push_remote_context", "hst", "latest", "k", "hst_acs_0001.imap").startswith(
+    assert rpc.error("push_remote_context", "hst", "latest", key, "hst_acs_0001.imap").startswith(
         "BadContextError: ")
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 from crds.core import config as crds_config
 from django.db import transaction
 from django.utils import timezone
+
+from crds_server.security import actions as pipeline_keys
 
 from . import badfiles, contexts, versioning
 from .errors import BadContextError, UnknownContextError
@@ -75,29 +74,25 @@ def _require_pmap(context: str) -> File:
     return row
 
 
-def push_remote_context(observatory: str, kind: str, key: str, context: str) -> None:
+def push_remote_context(observatory: str, kind: str, key: str, context: str) -> str:
     """Record the context a pipeline's cache reports after `crds sync --push-context KEY`.
 
-    The key is the pipeline's secret.  A pipeline is registered by its first
-    push (its name is the key, as the client uses it); afterwards only the
-    same key can update it.
+    The key is the pipeline's secret, made by `crds-server pipeline-key create`:
+    it names the pipeline (one indexed lookup), and unknown or revoked keys are
+    refused before anything else is looked at.  Each pipeline has one row,
+    read back by name with `get_remote_context`.  Returns the pipeline name.
     """
+    pipeline = pipeline_keys.pipeline_for_key(key)
     if kind not in ("latest", "operational"):
         raise BadContextError(f"Unknown remote context kind '{kind}'; expected 'latest'.")
-    if not isinstance(key, str) or not 1 <= len(key) <= 128:
-        raise BadContextError("The pipeline key must be a string of 1 to 128 characters.")
     _require_pmap(context)
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
-    with transaction.atomic():
-        for row in RemoteContext.objects.select_for_update():
-            if hmac.compare_digest(row.key_hash, digest):
-                RemoteContext.objects.filter(pk=row.pk).update(context=context, updated=timezone.now())
-                return
-        RemoteContext.objects.create(pipeline=key, key_hash=digest, context=context)
+    RemoteContext.objects.update_or_create(
+        pipeline=pipeline, defaults={"context": context, "key_hash": pipeline_keys.digest(key)})
+    return pipeline
 
 
 def get_remote_context(pipeline: str) -> str:
-    """The context last pushed by pipeline `pipeline`."""
+    """The context last pushed for pipeline `pipeline` (by name: names are public, keys secret)."""
     row = RemoteContext.objects.filter(pipeline=pipeline).first()
     if row is None:
         raise UnknownContextError(f"No context has been reported for pipeline '{pipeline}'.")

@@ -62,7 +62,12 @@ def get_remote_context(observatory: str, pipeline_name: str) -> str:
 
 @method
 def push_remote_context(observatory: str, kind: str, key: str, context: str) -> None:
-    """Record the latest context a pipeline's cache reports; `key` is its secret."""
+    """Record the latest context a pipeline's cache reports; `key` is its secret pipeline key.
+
+    Keys are made by the operators (`crds-server pipeline-key create PIPELINE`); an unknown
+    or revoked key is the error "UnknownPipelineKey: ...".  The context is recorded under
+    the key's pipeline name, which `get_remote_context` reads.
+    """
     check_observatory(observatory)
     actions.push_remote_context(observatory, kind, key, context)
     return None
