@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import os
 import re
@@ -9,10 +10,12 @@ import re
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 
 from crds_server.accounts.actions import create_user
 from crds_server.jobs import jpoll
 from crds_server.locks import actions as locks
+from crds_server.locks.models import InstrumentLock
 from crds_server.submissions import ingest
 
 PIECE = 2_000_000
@@ -214,10 +217,17 @@ def test_anonymous_requests_are_refused_but_still_get_a_csrftoken(db, area):
     assert anonymous.get("/upload/")["Location"].startswith("/login/")
 
 
-def test_a_submitter_without_a_live_lock_may_not_upload(browser, homer):
-    locks.release(homer)
+def test_a_submitter_without_a_lock_may_upload_locks_are_checked_at_submit(browser, homer):
+    locks.release(homer)  # as after a login with instrument 'none'
     response = upload(browser, "a.fits", b"a")
-    assert response.status_code == 403 and "no instrument lock" in response.json()["files"][0]["error"]
+    assert response.status_code == 200 and names(browser) == ["a.fits"]
+
+
+def test_an_upload_renews_the_lock_the_submitter_holds(browser, homer):
+    soon = timezone.now() + datetime.timedelta(minutes=1)
+    assert InstrumentLock.objects.filter(user=homer).update(expires=soon) == 1
+    upload(browser, "a.fits", b"a")
+    assert InstrumentLock.objects.get(user=homer).expires > soon + datetime.timedelta(minutes=30)
 
 
 def test_an_operator_logged_in_without_a_lock_may_upload(db, area):
