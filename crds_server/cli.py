@@ -16,11 +16,14 @@ def main(argv: list[str] | None = None) -> None:
     if len(argv) > 1 and not argv[1].startswith("-"):
         argv[1] = argv[1].replace("-", "_")
     argv[0] = "crds-server"
-    # init and demo choose the observatory, which the settings need before they load.
-    if "--observatory" in argv[2:]:
-        index = argv.index("--observatory")
-        if index + 1 < len(argv):
-            os.environ.setdefault("CRDS_SERVER_OBSERVATORY", argv[index + 1])
+    # init and demo choose the observatory and usecase, which the settings need before they
+    # load (on a fresh data directory; later HOME/server.json fixes both).
+    chosen = (("--observatory", "CRDS_SERVER_OBSERVATORY"), ("--usecase", "CRDS_SERVER_USECASE"))
+    for option, variable in chosen:
+        if option in argv[2:]:
+            index = argv.index(option)
+            if index + 1 < len(argv):
+                os.environ.setdefault(variable, argv[index + 1])
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(argv)

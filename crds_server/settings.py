@@ -12,13 +12,17 @@ import datetime
 import json
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 
 from crds_server.lib import crdsenv
+from crds_server.security import modes
 
 BASE_DIR = Path(__file__).resolve().parent
 HOME = Path(os.environ.get("CRDS_SERVER_HOME", "var")).resolve()
+# Private from its first moment: the database, job store, secret key and backups live here.
+modes.create_dir(HOME, modes.HOME_MODE)
 
 # The observatory and usecase are fixed by `crds-server init` and kept in
 # HOME/server.json; the environment can pre-set them for `init` itself.
@@ -31,13 +35,54 @@ USECASE: str = _server.get("usecase", os.environ.get("CRDS_SERVER_USECASE", "dev
 FILE_CACHE = HOME / "file_cache"
 crdsenv.configure(FILE_CACHE, OBSERVATORY)
 
+# test and ops never fall back to a known key: left empty, Django signs nothing and the check
+# crds_server.security.E001 stops every command but init and demo (which create the key file).
 SECRET_KEY = os.environ.get("CRDS_SERVER_SECRET_KEY", "")
 if not SECRET_KEY:
     _key_file = HOME / "run" / "secret_key"
-    SECRET_KEY = _key_file.read_text().strip() if _key_file.exists() else "insecure-dev-key"
+    if _key_file.exists():
+        SECRET_KEY = _key_file.read_text().strip()
+    elif USECASE == "dev":
+        SECRET_KEY = "insecure-dev-key"
 DEBUG = os.environ.get("CRDS_SERVER_DEBUG", "0") == "1"
 PUBLIC_URL = os.environ.get("CRDS_SERVER_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
-ALLOWED_HOSTS = os.environ.get("CRDS_SERVER_ALLOWED_HOSTS", "*").split(",")
+_public = urlsplit(PUBLIC_URL)
+_public_host = _public.hostname or "127.0.0.1"
+# test and ops must name their hosts (check crds_server.security.E002); dev answers its
+# public URL's host and the loopback names, never any host.
+if "CRDS_SERVER_ALLOWED_HOSTS" in os.environ:
+    ALLOWED_HOSTS = [h.strip() for h in os.environ["CRDS_SERVER_ALLOWED_HOSTS"].split(",") if h.strip()]
+elif USECASE == "dev":
+    _public_host = f"[{_public_host}]" if ":" in _public_host else _public_host  # an IPv6 address
+    ALLOWED_HOSTS = list(dict.fromkeys([_public_host, "localhost", "127.0.0.1", "[::1]"]))
+else:
+    ALLOWED_HOSTS = []
+
+# Behind TLS (an https public URL): cookies only over https, HSTS, plain-http pages redirected.
+# Plain http (dev, test servers the client reaches over http) keeps cookies usable over http.
+HTTPS = _public.scheme == "https"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_HTTPONLY = True
+# `crds submit` reads the csrftoken cookie from its cookie jar (client contract 5.3).
+CSRF_COOKIE_HTTPONLY = False
+# A working day; `crds submit` logs in afresh every time.
+SESSION_COOKIE_AGE = int(float(os.environ.get("CRDS_SERVER_SESSION_HOURS", "12")) * 3600)
+CSRF_TRUSTED_ORIGINS = [f"{_public.scheme}://{_public.netloc}"]
+if HTTPS:
+    # The TLS proxy sets X-Forwarded-Proto and replaces any value a client sent
+    # (deploy/nginx-crds-server.conf); with an http public URL the header means nothing.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    # The crds client POSTs to /json/ over plain http too and never follows a redirect of
+    # a POST; load balancers probe /health on the backend port, without the proxy.
+    SECURE_REDIRECT_EXEMPT = [r"^json/", r"^health$"]
+    SECURE_HSTS_SECONDS = int(os.environ.get("CRDS_SERVER_HSTS_SECONDS", str(365 * 24 * 3600)))
+    # The public host is the server's own name (hst-crds.stsci.edu): names under it are the
+    # operators' too. Turn off (0) when the public URL's host is a shared parent domain.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = os.environ.get("CRDS_SERVER_HSTS_INCLUDE_SUBDOMAINS", "1") == "1"
+# HSTS preload asks browsers to hard-code a whole registrable domain (stsci.edu); its owner
+# decides that once, at hstspreload.org, for every host of the domain: not one server's setting.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -74,8 +119,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After authentication (it needs request.user) and before CSRF, whose check reads
     # the body: an oversized or anonymous upload is refused before a byte is spooled.
-    "crds_server.security.middleware.guard_request_body",
     "crds_server.security.sessions.end_revoked_token_sessions",
+    "crds_server.security.middleware.guard_request_body",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -111,6 +156,8 @@ DATABASES = {"default": dj_database_url.parse(
     conn_health_checks=True,
 )}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Created 0600 before SQLite opens it: its -wal and -shm journals take the file's mode.
+    modes.create_database(str(DATABASES["default"]["NAME"]))
     # WAL lets readers (web) and the writer (jobs) work at once.
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
@@ -148,7 +195,8 @@ HUEY = {
 if _huey_redis:
     HUEY.update({"huey_class": "huey.RedisHuey", "url": _huey_redis})
 else:
-    (HOME / "run").mkdir(parents=True, exist_ok=True)  # the job store must have a home
+    modes.create_dir(HOME / "run")  # the job store's home; 0700, as it holds the secret key too
+    modes.create_file(HOME / "run" / "huey.db")
     HUEY.update({"huey_class": "huey.SqliteHuey", "filename": str(HOME / "run" / "huey.db")})
 
 AUTH_PASSWORD_VALIDATORS: list[dict] = []
@@ -199,6 +247,9 @@ CLIENT_IP_HEADER = os.environ.get("CRDS_SERVER_CLIENT_IP_HEADER", "")
 AXES_CLIENT_IP_CALLABLE = "crds_server.security.throttle.client_address"
 AXES_VERBOSE = False
 SERVER_FILES = HOME / "server_files"
+# Largest body a request without a login may send (login forms, pasted best-reference headers);
+# bigger ones are refused with 413 before they are read (security/middleware.py).
+ANONYMOUS_BODY_MAX_BYTES = int(os.environ.get("CRDS_SERVER_ANONYMOUS_BODY_MAX_BYTES", str(256 * 1024)))
 # Every upload is counted while it streams (security/uploadhandlers.py).
 FILE_UPLOAD_HANDLERS = ["crds_server.security.uploadhandlers.BoundedUploadHandler"]
 # Uploads larger than a chunk spill to the data disk, not /tmp.

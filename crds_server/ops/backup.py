@@ -37,6 +37,7 @@ from django.db.models import Model
 
 from crds_server.catalog import contexts, versioning
 from crds_server.catalog.models import File
+from crds_server.security import modes
 
 from . import exactjson
 
@@ -91,12 +92,13 @@ def create_backup(output: Path, *, dry_run: bool = False) -> BackupReport:
     report = BackupReport(output)
     if dry_run:
         return _plan(report)
-    output.parent.mkdir(parents=True, exist_ok=True)
+    modes.create_dir(output.parent)  # a backup holds password hashes and session keys: 0700
     temp = output.with_name(f".partial-{output.name}-{os.getpid()}")
     try:
-        temp.mkdir()
+        temp.mkdir(modes.DIR_MODE)
         manifest = _write_contents(temp, report)
         _write_manifest(temp, manifest, report)
+        modes.tighten_tree(temp)  # 0700/0600 throughout, even once copied off the machine
         temp.rename(output)
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)

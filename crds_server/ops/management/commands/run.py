@@ -5,7 +5,10 @@ import sys
 import time
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
+
+from crds_server.security.checks import refuse_unsafe_start
 
 
 class Command(BaseCommand):
@@ -17,6 +20,11 @@ class Command(BaseCommand):
         parser.add_argument("--no-jobs", action="store_true", help="do not start a job consumer")
 
     def handle(self, *args, bind, workers, no_jobs, **options):
+        # The system checks ran already unless skipped; a server never starts past an error.
+        try:
+            refuse_unsafe_start()
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from exc
         # Download URLs in server info follow the bind address unless configured.
         os.environ.setdefault("CRDS_SERVER_PUBLIC_URL", f"http://{bind}")
         children = [subprocess.Popen(self._gunicorn(bind, workers))]
