@@ -82,6 +82,16 @@ def test_an_id_that_cannot_be_echoed_is_answered_as_null(client, ident):
     assert reply["id"] is None
 
 
+def test_a_lone_surrogate_escape_is_refused_as_not_text(client, demo_catalog):
+    reply = error_of(client, '{"method": "get_file_info", "params": ["hst", "x\\ud800"], "id": 1}')
+    assert reply["error"]["name"] == "InvalidRequest"
+
+
+def test_an_escaped_surrogate_pair_is_ordinary_text(client, demo_catalog):
+    reply = error_of(client, '{"method": "get_file_info", "params": ["hst", "x\\ud83d\\ude00"], "id": 1}')
+    assert reply["error"]["name"] == "UnknownFileError" and "x\U0001f600" in reply["error"]["message"]
+
+
 # Nesting
 
 
@@ -276,6 +286,12 @@ def test_a_glob_is_matched_in_python_on_one_query_never_as_a_database_regex(rpc,
 def test_a_jpoll_message_id_no_database_integer_holds_is_refused(rpc, db):
     for since in ("9" * 30, 10**30, 1e300):
         assert rpc.error("jpoll_pull_messages", "some-channel", since).startswith("InvalidParameters: ")
+
+
+@pytest.mark.parametrize("state", [["latest"], {"a": 1}])
+def test_a_context_state_that_is_not_a_string_is_a_named_error_not_a_bug(rpc, demo_catalog, state):
+    # Found by tests/test_security_fuzz.py: it was "OtherError: TypeError: unhashable type".
+    assert rpc.error("get_default_context", "hst", state).startswith("UnknownContextError: ")
 
 
 # Published limits are the enforced ones

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -32,6 +33,8 @@ from . import (
 from .registry import InvalidRequest, RequestTooLarge
 
 log = logging.getLogger(__name__)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_MESSAGE = 10_000  # error messages quote parameters; keep the reply small whatever was sent
 
 
@@ -79,16 +82,35 @@ def _parse(body: bytes) -> dict[str, Any]:
     depth = limits.limit("max_rpc_depth")
     too_deep = f"JSON-RPC requests nest at most {depth} deep (max_rpc_depth)."
     try:
-        call = json.loads(body, parse_constant=_no_constant, parse_float=_finite_float)
+        text = body.decode("utf-8")  # strictly: no raw surrogates, no other encodings
+        call = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
     except RecursionError:
         raise LimitExceeded(too_deep) from None
     except ValueError as exc:  # UnicodeDecodeError included
         raise InvalidRequest(f"Request body is not valid JSON: {str(exc)[:200]}") from None
     if limits.json_depth_exceeds(call, depth):
         raise LimitExceeded(too_deep)
+    # An escaped lone surrogate ("\ud800") makes a string no database or UTF-8 encoder takes.
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(call):
+        raise InvalidRequest("Request body holds a lone UTF-16 surrogate escape, which is not text.")
     if not isinstance(call, dict):
         raise InvalidRequest("Expected a JSON object with a 'method'.")
     return call
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    stack = [value]  # depth is already bounded; iterative all the same
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _no_constant(text: str) -> float:

@@ -23,6 +23,8 @@ def get_server_info() -> RawJson:
 def get_default_context(observatory: str | None = None, state: str | None = None) -> str:
     """The context of kind `state` (latest when null; also edit, versions, build, operational)."""
     check_observatory(observatory)
+    if state is not None and not isinstance(state, str):
+        raise UnknownContextError(f"Unknown context state {str(state)[:60]}.")
     kind = contexts.TAGS.get(state or "latest")
     if kind is None:
         raise UnknownContextError(f"Unknown context state '{state}'.")
