@@ -31,7 +31,8 @@ def clean_env() -> dict[str, str]:
 
 def server_env(home: Path, observatory: str, **extra: str) -> dict[str, str]:
     env = clean_env()
-    env.update(CRDS_SERVER_HOME=str(home), CRDS_SERVER_OBSERVATORY=observatory)
+    env.update(CRDS_SERVER_HOME=str(home), CRDS_SERVER_OBSERVATORY=observatory,
+               CRDS_SERVER_ALLOWED_HOSTS="127.0.0.1,localhost")  # test/ops servers need it named
     env.update(extra)
     return env
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 
@@ -29,8 +30,11 @@ def end_revoked_token_sessions(get_response: Callable[[HttpRequest], HttpRespons
     """Log out a session whose API token was revoked, before the view runs."""
 
     def middleware(request: HttpRequest) -> HttpResponse:
+        # Only a request carrying a session cookie can be a token's session; reading the
+        # session of any other would add `Vary: Cookie` to every answer (downloads too).
         session = getattr(request, "session", None)
-        token_id = session.get(TOKEN_SESSION_KEY) if session is not None else None
+        has_cookie = settings.SESSION_COOKIE_NAME in request.COOKIES
+        token_id = session.get(TOKEN_SESSION_KEY) if session is not None and has_cookie else None
         if token_id is not None and not token_is_active(token_id):
             logout(request)  # flushes the session; request.user becomes anonymous
         return get_response(request)
