@@ -213,7 +213,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024 * 1024
 RPC_MAX_BODY = int(os.environ.get("CRDS_SERVER_RPC_MAX_BODY", str(64 * 1024 * 1024)))
 # Contexts kept loaded per process.
 CONTEXT_CACHE_SIZE = int(os.environ.get("CRDS_SERVER_CONTEXT_CACHE", "6"))
-MAX_HEADERS_PER_RPC = 5000
+# Per-call limits of the JSON-RPC API (all of them and their defaults: security/limits.py).
+RPC_MAX_BESTREFS = int(os.environ.get("CRDS_SERVER_RPC_MAX_BESTREFS", "1000"))
+RPC_MAX_HEADERS = int(os.environ.get("CRDS_SERVER_RPC_MAX_HEADERS", "1000"))
+RPC_MAX_DATASET_IDS = int(os.environ.get("CRDS_SERVER_RPC_MAX_DATASET_IDS", "20000"))
+RPC_MAX_FILES = int(os.environ.get("CRDS_SERVER_RPC_MAX_FILES", "100000"))
 FORCE_REMOTE_MODE = os.environ.get("CRDS_SERVER_FORCE_REMOTE", "0") == "1"
 # Shared secret for GET /backup/latest (`crds-server mirror` on another server); unset: refused.
 MIRROR_TOKEN = os.environ.get("CRDS_SERVER_MIRROR_TOKEN", "")

@@ -24,7 +24,7 @@ urlpatterns = [
     path("backup/latest", ops_views.latest_backup, name="ops-backup-latest"),
     path("recent_activity/", views.recent_activity, name="web-recent-activity"),
     re_path(r"^json/?$", rpc_views.endpoint, name="rpc-endpoint"),
-    re_path(r"^json/(?s:.+)$", rpc_views.endpoint, name="rpc-endpoint-logged"),  # any path, even %0A
+    re_path(r"^json/[\s\S]+$", rpc_views.endpoint, name="rpc-endpoint-logged"),  # any path, even %0A
     re_path(
         r"^unchecked_get/(?P<kind>mappings|references|config|pickles)/(?P<observatory>[a-z]{1,8})/"
         r"(?P<name>[^/]+)$",

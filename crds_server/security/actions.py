@@ -16,18 +16,10 @@ import secrets
 from django.db import transaction
 from django.utils import timezone
 
-from .errors import SecurityError
+from .errors import PipelineKeyError, UnknownPipelineKey  # noqa: F401  (raised here; importable from here)
 from .models import PipelineKey
 
 PIPELINE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-
-
-class PipelineKeyError(SecurityError):
-    """An operator's pipeline-key request that cannot be done (bad name, key exists, none to revoke)."""
-
-
-class UnknownPipelineKey(SecurityError):
-    """A pushed key that is not an active pipeline key."""
 
 
 def digest(key: str) -> str:
