@@ -208,9 +208,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = HOME / "static"
 
-# JSON-RPC bodies can be tens of MB (every file name of a cache in one call).
-DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024 * 1024
-RPC_MAX_BODY = int(os.environ.get("CRDS_SERVER_RPC_MAX_BODY", str(64 * 1024 * 1024)))
+# The largest JSON-RPC body: every file name of a large cache in one call is a few MB;
+# the parsed JSON of a body costs several times its size in memory.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
+RPC_MAX_BODY = int(os.environ.get("CRDS_SERVER_RPC_MAX_BODY", str(16 * 1024 * 1024)))
 # Contexts kept loaded per process.
 CONTEXT_CACHE_SIZE = int(os.environ.get("CRDS_SERVER_CONTEXT_CACHE", "6"))
 # Per-call limits of the JSON-RPC API (all of them and their defaults: security/limits.py).
@@ -245,6 +246,7 @@ AXES_COOLOFF_TIME = datetime.timedelta(seconds=LOGIN_THROTTLE_SECONDS)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "crds_server.security.throttle.lockout_response"
+AXES_HANDLER = "crds_server.security.throttle.BoundedDatabaseHandler"
 # The client address is REMOTE_ADDR unless the operator names the header its proxy
 # sets (e.g. X-Real-IP): a header any client can send must not choose the key.
 CLIENT_IP_HEADER = os.environ.get("CRDS_SERVER_CLIENT_IP_HEADER", "")

@@ -125,3 +125,15 @@ def test_a_password_session_is_not_ended_by_revoking_a_token(marge):
     login(browser, "marge", "hair", "none")
     revoke_token(marge, "cli")
     assert browser.get("/locks/").status_code == 200
+
+
+def test_trying_during_a_lockout_does_not_grow_the_record(homer, settings):
+    settings.AXES_FAILURE_LIMIT = 2
+    browser = _from("203.0.113.7")
+    for _ in range(2):
+        login(browser, "homer", "guess")
+    size = len(AccessAttempt.objects.get(username="homer").post_data)
+    for _ in range(20):
+        assert login(browser, "homer", "guess").status_code == 403
+    attempt = AccessAttempt.objects.get(username="homer")
+    assert len(attempt.post_data) == size and attempt.failures_since_start == 2

@@ -139,10 +139,14 @@ def parse_pasted_header(text: str) -> dict[str, str]:
     if text.startswith("{"):
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise HeaderSyntaxError("The JSON nests too deep for a header.") from None
         except ValueError as exc:
             raise HeaderSyntaxError(f"Not valid JSON: {exc}") from exc
         if not isinstance(data, dict):
             raise HeaderSyntaxError("The JSON must be an object of KEY: value pairs.")
+        if any(isinstance(v, (dict, list)) for v in data.values()):
+            raise HeaderSyntaxError("Header values must be plain strings or numbers, not lists or objects.")
         return {str(k).upper(): str(v) for k, v in data.items()}
     header = {}
     for number, line in enumerate(text.splitlines(), 1):

@@ -74,6 +74,13 @@ def _read_body(request: HttpRequest) -> bytes:
         raise InvalidRequest(f"The request body could not be read: {exc}") from exc
     if len(body) > most:
         raise RequestTooLarge(f"Request body exceeds {most} bytes (max_rpc_body_bytes).")
+    # Parsed JSON costs ~100 bytes of memory per array or object: count them before parsing,
+    # so a body of millions of empty lists cannot take gigabytes (a C-speed scan of the bytes).
+    containers = body.count(b"[") + body.count(b"{")
+    most_containers = limits.limit("max_rpc_containers")
+    if containers > most_containers:
+        raise RequestTooLarge(f"Request body holds {containers} arrays and objects; at most "
+                              f"{most_containers} (max_rpc_containers).")
     return body
 
 

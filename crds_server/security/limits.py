@@ -36,7 +36,8 @@ from .errors import LimitExceeded
 
 # Published name -> (Django setting that overrides it, default).
 LIMITS: dict[str, tuple[str, int]] = {
-    "max_rpc_body_bytes": ("RPC_MAX_BODY", 64 * 1024 * 1024),
+    "max_rpc_body_bytes": ("RPC_MAX_BODY", 16 * 1024 * 1024),
+    "max_rpc_containers": ("RPC_MAX_CONTAINERS", 200_000),
     "max_rpc_depth": ("RPC_MAX_DEPTH", 32),
     "max_method_name_chars": ("RPC_MAX_METHOD_NAME", 64),
     "max_id_chars": ("RPC_MAX_ID_CHARS", 1024),
@@ -46,9 +47,9 @@ LIMITS: dict[str, tuple[str, int]] = {
     "max_files_per_rpc": ("RPC_MAX_FILES", 100_000),
     "max_fields_per_rpc": ("RPC_MAX_FIELDS", 64),
     "max_reftypes_per_rpc": ("RPC_MAX_REFTYPES", 256),
-    "max_header_keys": ("RPC_MAX_HEADER_KEYS", 5000),
+    "max_header_keys": ("RPC_MAX_HEADER_KEYS", 1000),
     "max_header_key_chars": ("RPC_MAX_HEADER_KEY_CHARS", 256),
-    "max_header_value_chars": ("RPC_MAX_HEADER_VALUE_CHARS", 8192),
+    "max_header_value_chars": ("RPC_MAX_HEADER_VALUE_CHARS", 2048),
     "max_glob_chars": ("RPC_MAX_GLOB_CHARS", 128),
     "max_glob_wildcards": ("RPC_MAX_GLOB_WILDCARDS", 16),
 }

@@ -43,15 +43,42 @@ def guard_request_body(get_response: Callable[[HttpRequest], HttpResponse]):
     """Refuse a request body by its headers before it is read; parse admitted uploads under limits."""
 
     def middleware(request: HttpRequest) -> HttpResponse:
+        rpc = bool(_RPC.match(request.path_info))
+        nul = _nul_in_url(request)
+        if nul:
+            return _rpc_answer(nul) if rpc else _answer(request, nul)
         if not _has_body(request.META):
             return get_response(request)
-        if _RPC.match(request.path_info):
+        if rpc:
             refusal = _rpc_refusal(request.META)
             return _rpc_answer(refusal) if refusal else get_response(request)
-        refusal = _refusal(request) or _parse_upload(request)
+        refusal = _refusal(request) or _parse_upload(request) or _nul_in_form(request)
         return _answer(request, refusal) if refusal else get_response(request)
 
     return middleware
+
+
+def _nul_in_url(request: HttpRequest) -> Refusal | None:
+    """NUL is in no CRDS name or parameter, and PostgreSQL refuses it in any string: a 400 here,
+    not a database error deep in a view."""
+    query = request.META.get("QUERY_STRING", "")
+    if "\x00" in request.path_info or "%00" in query or "\x00" in query:
+        return Refusal(400, "NUL characters are not allowed in URLs.")
+    return None
+
+
+def _nul_in_form(request: HttpRequest) -> Refusal | None:
+    """The same for the fields of an admitted form (bounded: read after the size checks)."""
+    if request.method != "POST" or not request.content_type.startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        return None
+    try:
+        fields = request.POST
+    except Exception:  # unreadable forms are the view's (or Django's) 400
+        return None
+    if any("\x00" in key or any("\x00" in v for v in fields.getlist(key)) for key in fields):
+        return Refusal(400, "NUL characters are not allowed in form fields.")
+    return None
 
 
 def anonymous_body_limit() -> int:

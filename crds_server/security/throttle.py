@@ -13,10 +13,30 @@ from __future__ import annotations
 
 import datetime
 
+from axes.handlers.database import AxesDatabaseHandler
+from axes.helpers import get_client_username
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+
+
+class BoundedDatabaseHandler(AxesDatabaseHandler):
+    """django-axes' database handler, except that a failure during a lockout only restarts the
+    lockout: it no longer appends the request's data to the record, so a guesser who keeps
+    trying cannot grow one database row without bound."""
+
+    def user_login_failed(self, sender, credentials: dict, request=None, **kwargs):
+        if request is None or not self.is_locked(request, credentials):
+            return super().user_login_failed(sender, credentials, request, **kwargs)
+        from axes.models import AccessAttempt
+
+        AccessAttempt.objects.filter(
+            username=get_client_username(request, credentials),
+            ip_address=request.axes_ip_address).update(attempt_time=timezone.now())
+        request.axes_locked_out = True
+        request.axes_credentials = credentials
+        return None
 
 
 def client_address(request: HttpRequest) -> str:

@@ -36,10 +36,12 @@ def check_list(value: Any, what: str) -> list:
 
 
 def check_reftypes(reftypes: Any) -> list[str] | None:
-    """null, or at most max_reftypes_per_rpc reference type names (lower-cased)."""
+    """null, or at most max_reftypes_per_rpc reference type names (lower-cased, each once:
+    256 copies of one type would cost 256 lookups per header)."""
     if isinstance(reftypes, list):
         limits.check_count("reference types", reftypes, "max_reftypes_per_rpc")
-    return bestrefs.check_reftypes(reftypes)
+    checked = bestrefs.check_reftypes(reftypes)
+    return list(dict.fromkeys(checked)) if checked is not None else None
 
 
 def resolve(context: Any) -> str:
