@@ -27,7 +27,7 @@ def _rpc(client: Client, body: bytes | str, path: str = "/json/") -> dict:
 
 def test_a_body_of_millions_of_empty_lists_is_refused_before_it_is_parsed(demo_catalog):
     lists = ",".join(["[]"] * (limits.limit("max_rpc_containers") + 1))
-    body = '{"jsonrpc": "1.0", "id": 1, "method": "nope", "params": [%s]}' % lists
+    body = '{"jsonrpc": "1.0", "id": 1, "method": "nope", "params": [' + lists + ']}'
     answer = _rpc(Client(), body)
     assert answer["error"]["name"] == "RequestTooLarge" and "max_rpc_containers" in answer["error"]["message"]
 
