@@ -16,6 +16,10 @@ from django.utils.cache import patch_cache_control
 from crds_server.catalog import constraints, rules_table
 from crds_server.catalog.headers import read_header
 from crds_server.catalog.models import FILE_STATES, AuditEntry, File
+from crds_server.security import glob
+from crds_server.security.errors import LimitExceeded
+
+from .files import valid_name
 
 PER_PAGE = 100
 RULES_PER_PAGE = 200
@@ -40,7 +44,9 @@ class BrowseForm(forms.Form):
     state = forms.ChoiceField(required=False, choices=[("", "*")] + [(s, s) for s in FILE_STATES])
     kind = forms.ChoiceField(required=False, label="File kind",
                              choices=[("", "*"), ("mapping", "mapping"), ("reference", "reference")])
-    name = forms.CharField(required=False, max_length=128, label="Name (glob)")
+    name = forms.CharField(required=False, max_length=128, label="Name (glob)",
+                           help_text=f"* and ? are wildcards; a glob has at most {glob.MAX_LENGTH} "
+                                     f"characters and {glob.MAX_WILDCARDS} wildcards")
     extension = forms.CharField(required=False, max_length=16)
     bad = forms.ChoiceField(required=False, choices=BAD_CHOICES, label="Bad flags")
     start = forms.DateField(required=False, label="Delivered from", help_text="YYYY-MM-DD")
@@ -52,6 +58,16 @@ class BrowseForm(forms.Form):
         super().__init__(*args, **kwargs)
         for field in ("instrument", "filekind"):
             self.fields[field].choices = [("", "*")] + [(c, c) for c in choices[field]]
+
+    def clean_name(self) -> str:
+        """A plain substring, or a glob within the limits of `security.glob`."""
+        name = self.cleaned_data["name"].strip()
+        if glob.is_glob(name):
+            try:
+                glob.normalize(name)
+            except LimitExceeded as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return name
 
     def clean_extension(self) -> str:
         ext = self.cleaned_data["extension"].strip()
@@ -66,12 +82,6 @@ class BrowseForm(forms.Form):
         return data
 
 
-def glob_regex(glob: str) -> str:
-    """A case-insensitive regex (portable across databases) for a shell-style name glob."""
-    parts = [".*" if c == "*" else "." if c == "?" else re.escape(c) for c in glob]
-    return "^" + "".join(parts) + "$"
-
-
 def filter_files(data: dict) -> QuerySet:
     rows = File.objects.all()
     for field in ("instrument", "filekind"):
@@ -82,9 +92,8 @@ def filter_files(data: dict) -> QuerySet:
     if data.get("kind"):
         rows = rows.filter(type=data["kind"])
     if data.get("name"):
-        name = data["name"].strip()
-        rows = rows.filter(name__iregex=glob_regex(name)) if any(c in name for c in "*?") \
-            else rows.filter(name__icontains=name)
+        name = data["name"]  # a glob is a database wildcard match (LIKE), linear in the name
+        rows = rows.filter(name__glob=name) if glob.is_glob(name) else rows.filter(name__icontains=name)
     if data.get("extension"):
         rows = rows.filter(name__iendswith=data["extension"])
     rows = _bad_filter(rows, data.get("bad", ""))
@@ -140,9 +149,9 @@ def _choices() -> dict[str, list[str]]:
 
 def details(request: HttpRequest, name: str) -> HttpResponse:
     """Everything about one file: catalog fields, header or rules, users, history."""
-    file = File.objects.filter(name=name).first()
+    file = File.objects.filter(name=name).first() if valid_name(name) else None
     if file is None:
-        raise Http404(f"No file named '{name}' is in the catalog.")
+        raise Http404(f"No file named '{name[:200]}' is in the catalog.")
     context = {"file": file, "fields": _fields(file), "users": rules_table.users_of(name),
                "history": AuditEntry.objects.filter(filename=name)[:200],
                "download": _download_url(file)}
@@ -181,7 +190,7 @@ def _mapping_text(file: File) -> HttpResponse:
 
 def _mapping_context(file: File, request: HttpRequest) -> dict:
     """The rules table (one page, optionally filtered), the text's first lines, sibling mappings."""
-    search = request.GET.get("rules_q", "").strip()[:200]
+    search = request.GET.get("rules_q", "").replace("\x00", "").strip()[:200]
     try:
         table = rules_table.rules_table(file.name)
     except Exception as exc:  # a mapping the library refuses still gets its page

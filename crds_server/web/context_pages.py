@@ -13,6 +13,8 @@ from crds_server.catalog import contexts, diffs, rules_table
 from crds_server.catalog.errors import CatalogError
 from crds_server.catalog.models import BuildContext, ContextHistory, File
 
+from .files import valid_name
+
 PER_PAGE = 100
 
 
@@ -54,12 +56,18 @@ def diff_form(request: HttpRequest) -> HttpResponse:
     names = request.GET.getlist("context") or [request.GET.get("old", ""), request.GET.get("new", "")]
     names = [n.strip() for n in names if n.strip()]
     if len(names) != 2:
-        return render(request, "web/message.html", {
-            "title": "Pick two files to compare",
-            "message": "Tick exactly two boxes (or give an old and a new file name), then press diff."},
-            status=400)
+        return _message(request, "Pick two files to compare",
+                        "Tick exactly two boxes (or give an old and a new file name), then press diff.")
+    bad = [n for n in names if not valid_name(n)]
+    if bad:
+        return _message(request, "Not a file name",
+                        f"'{bad[0][:200]}' is not a rules file name (letters, digits, '.', '_', '-').")
     old, new = sorted(names)
     return redirect("web-diff", old=old, new=new)
+
+
+def _message(request: HttpRequest, title: str, message: str, status: int = 400) -> HttpResponse:
+    return render(request, "web/message.html", {"title": title, "message": message}, status=status)
 
 
 def difference(request: HttpRequest, old: str, new: str) -> HttpResponse:
@@ -69,8 +77,7 @@ def difference(request: HttpRequest, old: str, new: str) -> HttpResponse:
     try:
         pairs = diffs.mapping_difference(old, new)
     except diffs.MappingKindMismatch as exc:
-        return render(request, "web/message.html", {"title": "Cannot compare", "message": str(exc)},
-                      status=400)
+        return _message(request, "Cannot compare", str(exc))
     except CatalogError as exc:
         raise Http404(str(exc)) from exc
     return _cached(render(request, "web/diff.html", {"old": old, "new": new, "pairs": pairs}), 3600)
@@ -95,6 +102,7 @@ def help_page(request: HttpRequest) -> HttpResponse:
 
 
 def _require_mapping(name: str, suffix: str = "") -> None:
-    if not name.endswith(suffix or (".pmap", ".imap", ".rmap")) or \
+    """A 404 unless `name` is a plain file name of a catalogued mapping (ending in `suffix`)."""
+    if not valid_name(name) or not name.endswith(suffix or (".pmap", ".imap", ".rmap")) or \
             not File.objects.filter(name=name, type=File.MAPPING).exists():
-        raise Http404(f"No {suffix or 'mapping'} named '{name}' is in the catalog.")
+        raise Http404(f"No {suffix or 'mapping'} named '{name[:200]}' is in the catalog.")

@@ -55,6 +55,10 @@ logger = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$")
 _RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
+# A byte position of more digits (leading zeros aside) is past the end of every file: it is never
+# converted to an int, so a 5,000-digit Range costs nothing and never hits Python's conversion limit.
+_MAX_DIGITS = 18
+_BEYOND = 10**_MAX_DIGITS
 _KIND_TYPES = {"mappings": File.MAPPING, "references": File.REFERENCE}
 _CONFIG_TEXTS = {"server_config": "server_config_text", "bad_files.txt": "bad_files_text"}
 _SAFE_METHODS = ("GET", "HEAD")
@@ -412,14 +416,20 @@ def _requested_span(method: str, headers: Headers, served: Served) -> tuple[int,
         return None
     first, last = match.groups()
     if not first:
-        return _suffix_span(int(last), served.size) if last else None
-    start = int(first)
-    if last and int(last) < start:  # syntactically invalid, so ignored
+        return _suffix_span(_position(last), served.size) if last else None
+    start = _position(first)
+    if last and _position(last) < start:  # syntactically invalid, so ignored
         return None
     if start >= served.size:
         return _UNSATISFIABLE
-    end = min(int(last), served.size - 1) if last else served.size - 1
+    end = min(_position(last), served.size - 1) if last else served.size - 1
     return start, end
+
+
+def _position(digits: str) -> int:
+    """A Range position; any of more than `_MAX_DIGITS` digits counts as `_BEYOND` every file."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= _MAX_DIGITS else _BEYOND
 
 
 def _suffix_span(length: int, size: int) -> tuple[int, int]:

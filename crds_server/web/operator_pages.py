@@ -1,20 +1,26 @@
 """Operator pages: set a context, mark files bad or OK, break instrument locks, follow deliveries.
 
-Every page needs a logged-in operator; anyone else gets the 403 page and the
-attempt is written to the audit log.  The two catalog-changing pages show
-what will change and apply it only when the operator confirms.
+Every page needs a logged-in operator.  Anonymous visitors are sent to the
+login page and nothing is written (the audit log is public: anyone could
+otherwise fill it); a logged-in user without the role gets the 403 page and
+the attempt is audited, at most once per user, page and `REFUSAL_AUDIT_SECONDS`.
+The two catalog-changing pages show what will change and apply it only when
+the operator confirms.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from crds_server.accounts.actions import has_role
@@ -27,6 +33,9 @@ from crds_server.deliveries.models import Delivery
 from crds_server.locks import actions as locks
 from crds_server.locks.models import InstrumentLock
 
+# A user refused an operator page is audited at most once per page in this many seconds.
+REFUSAL_AUDIT_SECONDS = 60
+
 
 def _reason_field() -> forms.CharField:
     return forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 3, "cols": 70}),
@@ -34,17 +43,28 @@ def _reason_field() -> forms.CharField:
 
 
 def operator_required(view: Callable) -> Callable:
-    """Run `view` for operators only; refuse (403) and audit everyone else."""
+    """Run `view` for operators only; send anonymous visitors to log in, refuse (403) the others."""
     @wraps(view)
     def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if has_role(request.user, "operator"):
             return view(request, *args, **kwargs)
-        who = request.user.username if request.user.is_authenticated else "anonymous"
-        AuditEntry.objects.create(user=who, action="refused", why="operator role required",
-                                  details=f"{request.method} {request.path}"[:500])
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        _audit_refusal(request)
         return render(request, "web/operator_refused.html", {"next": request.get_full_path()},
                       status=403)
     return guarded
+
+
+def _audit_refusal(request: HttpRequest) -> None:
+    """Audit a logged-in user's refused visit, unless the same user was refused this page just now."""
+    since = timezone.now() - timedelta(seconds=REFUSAL_AUDIT_SECONDS)
+    recent = AuditEntry.objects.filter(user=request.user.username, action="refused", date__gte=since,
+                                       details__endswith=f" {request.path}")
+    if not recent.exists():
+        AuditEntry.objects.create(user=request.user.username, action="refused",
+                                  why="operator role required",
+                                  details=f"{request.method} {request.path}"[:500])
 
 
 class SetContextForm(forms.Form):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+from django import forms
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.db import connection
@@ -47,10 +48,19 @@ def health(request: HttpRequest) -> JsonResponse:
                         status=200 if healthy else 503)
 
 
+class ActivityFilters(forms.Form):
+    """The activity filters: short text, no NUL characters (which PostgreSQL refuses)."""
+
+    action = forms.CharField(required=False, max_length=64)
+    user = forms.CharField(required=False, max_length=128)
+    filename = forms.CharField(required=False, max_length=128)
+
+
 def recent_activity(request: HttpRequest) -> HttpResponse:
     """Every state-changing action, newest first, filtered by action, user and file name."""
-    rows = AuditEntry.objects.all()
-    filters = {k: request.GET.get(k, "").strip() for k in ("action", "user", "filename")}
+    form = ActivityFilters(request.GET)
+    rows = AuditEntry.objects.all() if form.is_valid() else AuditEntry.objects.none()
+    filters = form.cleaned_data if form.is_valid() else {k: "" for k in form.fields}
     if filters["action"]:
         rows = rows.filter(action=filters["action"])
     if filters["user"]:
@@ -61,4 +71,4 @@ def recent_activity(request: HttpRequest) -> HttpResponse:
     actions = AuditEntry.objects.order_by().values_list("action", flat=True).distinct()
     return render(request, "web/recent_activity.html", {
         "page": page, "filters": filters, "actions": sorted(set(actions)),
-    })
+    }, status=200 if form.is_valid() else 400)
