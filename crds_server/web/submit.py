@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -133,10 +134,21 @@ def redcat_description(request: HttpRequest) -> HttpResponse:
 
 @ensure_csrf_cookie
 def display_result(request: HttpRequest, results_id) -> HttpResponse:
-    """The results page: progress while processing; new names, reports and diffs when ready."""
+    """The results page: progress while processing; new names, reports and diffs when ready.
+
+    Only the submitter (as whom `crds submit` reads it, contract §5.7) and
+    operators see it; anyone else logged in gets 403, an anonymous visitor the login page.
+    """
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
     submission = Submission.objects.select_related("user").filter(pk=results_id).first()
     if submission is None:
         raise Http404("No such submission.")
+    if submission.user_id != request.user.pk and not has_role(request.user, "operator"):
+        return _page(request, "message.html", {
+            "title": "Not your submission",
+            "message": "Only the submitter and operators can see the results of a submission."},
+            status=403)
     messages = jpoll.pull(submission.channel_key, 0) if submission.channel_key else []
     return _page(request, "display_result.html", {
         "submission": submission, "result": submission.result, "progress": messages,
