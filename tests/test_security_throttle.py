@@ -137,3 +137,14 @@ def test_trying_during_a_lockout_does_not_grow_the_record(homer, settings):
         assert login(browser, "homer", "guess").status_code == 403
     attempt = AccessAttempt.objects.get(username="homer")
     assert len(attempt.post_data) == size and attempt.failures_since_start == 2
+
+
+def test_a_forged_or_missing_address_never_reaches_the_address_column(settings):
+    from django.test import RequestFactory
+
+    settings.CLIENT_IP_HEADER = "X-Real-IP"
+    factory = RequestFactory()
+    assert throttle.client_address(factory.get("/", HTTP_X_REAL_IP="198.51.100.20")) == "198.51.100.20"
+    forged = factory.get("/", HTTP_X_REAL_IP="'; drop", REMOTE_ADDR="10.1.1.1")
+    assert throttle.client_address(forged) == "10.1.1.1"
+    assert throttle.client_address(factory.get("/", REMOTE_ADDR="")) is None

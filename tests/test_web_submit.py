@@ -15,7 +15,7 @@ from django.test import Client
 from crds_server.catalog import contexts
 from crds_server.submissions import actions
 from crds_server.submissions.models import Submission
-from tests.submitting import done_messages, persona, put_in_ingest, store_files
+from tests.submitting import COS_KEYWORDS, COS_RMAP, done_messages, persona, put_in_ingest, store_files
 from tests.test_web_auth import error_of, login
 
 RESULT_LINK = re.compile(r"/display_result/([0-9a-f-]{36})")
@@ -102,10 +102,14 @@ def test_an_empty_ingest_area_or_bad_description_is_a_400_with_an_error_div(brow
     assert not Submission.objects.exists()
 
 
-def test_a_submission_for_another_instrument_is_a_403(browser, homer, demo_catalog):
-    put_in_ingest(demo_catalog, homer, "my_dark.fits")
-    page = repost(browser, "/batch_submit_references/", **dict(BATCH, instrument="cos"))
-    assert page.status_code == 403 and "not on 'cos'" in error_of(page)
+def test_files_of_an_instrument_someone_else_holds_are_refused_naming_the_holder(browser, homer,
+                                                                                 demo_catalog):
+    persona("bart", instrument="cos")
+    put_in_ingest(demo_catalog, homer, "my_flat.fits", rmap_name=COS_RMAP, **COS_KEYWORDS)
+    page = repost(browser, "/batch_submit_references/", **dict(BATCH, instrument="acs"))
+    # 200 with the error div, the only way `crds submit` shows its user the message (contract §5.6).
+    assert page.status_code == 200 and "'cos' is locked by 'bart'" in error_of(page)
+    assert not Submission.objects.exists()
 
 
 def test_an_anonymous_visitor_gets_a_403_with_an_error_div(demo_catalog):
@@ -199,7 +203,7 @@ def test_a_certify_only_submission_of_a_broken_file_ends_failed(browser, homer, 
 
 def test_the_history_page_lists_ones_own_submissions_only(browser, ready, demo_catalog):
     other = persona("lisa", instrument="cos")
-    put_in_ingest(demo_catalog, other, "lisas.fits")
+    put_in_ingest(demo_catalog, other, "lisas.fits", rmap_name=COS_RMAP, **COS_KEYWORDS)
     from tests.submitting import start
 
     theirs = start(other, instrument="cos")

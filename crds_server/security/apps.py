@@ -7,4 +7,4 @@ class SecurityConfig(AppConfig):
     verbose_name = "Security"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the system checks)
+        from . import checks, glob  # noqa: F401  (register the system checks and the glob lookup)

@@ -12,6 +12,7 @@ through Django's `authenticate()`: /login/ (passwords and API tokens) and
 from __future__ import annotations
 
 import datetime
+import ipaddress
 
 from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_client_username
@@ -39,15 +40,23 @@ class BoundedDatabaseHandler(AxesDatabaseHandler):
         return None
 
 
-def client_address(request: HttpRequest) -> str:
-    """The address throttling is keyed on: the proxy's header if configured, else the peer."""
+def client_address(request: HttpRequest) -> str | None:
+    """The address throttling is keyed on: the proxy's header if configured, else the peer.
+
+    Only a valid IP address is returned (django-axes stores it in an address column,
+    which PostgreSQL checks); None when there is none (an in-process login).
+    """
     header = settings.CLIENT_IP_HEADER
+    candidates = [request.META.get("REMOTE_ADDR", "")]
     if header:
         key = "HTTP_" + header.upper().replace("-", "_")
-        value = request.META.get(key, "").split(",")[0].strip()
-        if value:
-            return value[:64]
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+        candidates.insert(0, request.META.get(key, "").split(",")[0].strip())
+    for value in candidates:
+        try:
+            return str(ipaddress.ip_address(value[:64]))
+        except ValueError:
+            continue
+    return None
 
 
 def lockout_message() -> str:

@@ -88,7 +88,9 @@ def _submit_view(request: HttpRequest, kind: str) -> HttpResponse:
         submission = actions.start(request.user, "batch" if kind == "redcat" else kind,
                                    request.POST.dict(), request.session.session_key or "")
     except LockError as exc:
-        return _refuse(request, kind, str(exc), 403)
+        # 200 with the error div: of a 4xx answer `crds submit` prints only the status
+        # (contract §5.6), and its user must learn who holds the instrument.
+        return _refuse(request, kind, str(exc), 200)
     except SubmissionError as exc:
         return _refuse(request, kind, str(exc), 400)
     return _page(request, "submit_started.html", {"submission": submission,
