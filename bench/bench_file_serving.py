@@ -66,8 +66,10 @@ def nginx_binary() -> str | None:
 class Nginx:
     """nginx in the foreground on a free loopback port, serving `root`."""
 
-    def __init__(self, binary: str, root: Path, prefix: Path, workers: int) -> None:
+    def __init__(self, binary: str, root: Path, prefix: Path, workers: int,
+                 probe: str = "/mappings/hst/hst.pmap") -> None:
         self.port = common.free_port()
+        self.probe = probe
         self.prefix = prefix
         prefix.mkdir(parents=True, exist_ok=True)
         (prefix / "logs").mkdir(exist_ok=True)
@@ -114,7 +116,7 @@ http {{
             if self.process.poll() is not None:
                 raise RuntimeError(f"nginx exited: {(self.prefix / 'logs' / 'stdout.log').read_text()}")
             try:
-                urllib.request.urlopen(self.url + "/mappings/hst/hst.pmap", timeout=2).read()
+                urllib.request.urlopen(self.url + self.probe, timeout=2).read()
                 return
             except OSError:
                 time.sleep(0.2)
@@ -176,11 +178,16 @@ def fetch_many(port: int, paths: list[str], sizes: list[int], clients: int) -> f
 
 def make_big_file(home: Path) -> tuple[int, str]:
     """Write a BIG_MB MiB reference into the store and catalogue it; (size, sha1)."""
-    path = home / "file_cache" / "references" / "hst" / BIG_NAME
+    return catalogue_big_file(home, BIG_NAME, BIG_MB)
+
+
+def catalogue_big_file(home: Path, name: str, mb: int) -> tuple[int, str]:
+    """Write an `mb` MiB reference `name` into the store and catalogue it; (size, sha1)."""
+    path = home / "file_cache" / "references" / "hst" / name
     block = os.urandom(1 << 20)
     digest = hashlib.sha1()
     with open(path, "wb") as handle:
-        for index in range(BIG_MB):
+        for index in range(mb):
             chunk = index.to_bytes(8, "big") + block[8:]
             digest.update(chunk)
             handle.write(chunk)
@@ -190,9 +197,9 @@ def make_big_file(home: Path) -> tuple[int, str]:
         "from crds_server.catalog import versioning\n"
         "from django.db import transaction\n"
         "with transaction.atomic():\n"
-        f"    File.objects.update_or_create(name={BIG_NAME!r}, defaults=dict(type=File.REFERENCE,"
+        f"    File.objects.update_or_create(name={name!r}, defaults=dict(type=File.REFERENCE,"
         f" observatory='hst', instrument='acs', filekind='biasfile', state='archived',"
-        f" size={size}, sha1sum={sha1!r}, uploaded_as={BIG_NAME!r}))\n"
+        f" size={size}, sha1sum={sha1!r}, uploaded_as={name!r}))\n"
         "    versioning.bump()\n"
     )
     common.manage(home, "hst", "shell", "-c", code)
