@@ -67,7 +67,7 @@ class LiveServer:
         self.process = subprocess.Popen(
             [str(BIN / "crds-server"), "run", "--bind", f"127.0.0.1:{self.port}",
              "--workers", str(workers)] + ([] if jobs else ["--no-jobs"]),
-            env=server_env(self.home, self.observatory, CRDS_SERVER_PUBLIC_URL=self.url, **extra),
+            env=server_env(self.home, self.observatory, **{"CRDS_SERVER_PUBLIC_URL": self.url, **extra}),
             stdout=log, stderr=subprocess.STDOUT,
         )
         self._wait()

@@ -20,6 +20,8 @@ from pathlib import Path
 
 from tests.live import free_port
 
+__all__ = ["Nginx", "ensure_installed", "free_port", "why_missing"]
+
 PREFIX = "/_crds_store/"
 
 
@@ -95,11 +97,12 @@ http {{
 class Nginx:
     """nginx in the foreground on a free loopback port, in front of the server on `upstream`."""
 
-    def __init__(self, prefix: Path, upstream: int, store: Path, idle_seconds: int = 60) -> None:
+    def __init__(self, prefix: Path, upstream: int, store: Path, idle_seconds: int = 60,
+                 port: int | None = None) -> None:
         path = ensure_installed()
         if path is None:
             raise RuntimeError(why_missing())
-        self.port = free_port()
+        self.port = port or free_port()
         self.prefix = prefix
         prefix.mkdir(parents=True, exist_ok=True)
         conf = prefix / "nginx.conf"

@@ -74,13 +74,16 @@ def site(request, tmp_path_factory):
     manage(home, "hst", "demo", "--observatory", "hst", "--datasets", "5")
     size, sha1 = _big_file(home)
     extra = dict(CRDS_SERVER_TIMEOUT=str(TIMEOUT_SECONDS), CRDS_SERVER_IDLE_SECONDS=str(IDLE_SECONDS))
-    if request.param == "nginx":
-        extra["CRDS_SERVER_SENDFILE_HEADER"] = "X-Accel-Redirect"
+    proxy_port = nginx_mode.free_port()
+    if request.param == "nginx":  # clients reach the server only through nginx, as in production
+        extra.update(CRDS_SERVER_SENDFILE_HEADER="X-Accel-Redirect",
+                     CRDS_SERVER_PUBLIC_URL=f"http://127.0.0.1:{proxy_port}")
     server = LiveServer(home, "hst").start(workers=WORKERS, **extra)
     proxy = None
     try:
         if request.param == "nginx":
-            proxy = nginx_mode.Nginx(home / "nginx", server.port, home / "file_cache", IDLE_SECONDS)
+            proxy = nginx_mode.Nginx(home / "nginx", server.port, home / "file_cache", IDLE_SECONDS,
+                                     port=proxy_port)
         yield Site(request.param, server, proxy.port if proxy else server.port, size, sha1)
     finally:
         if proxy:
