@@ -104,3 +104,13 @@ def test_every_request_socket_gets_the_idle_timeout(settings):
     with left, right:
         transfers.limit_idle({"gunicorn.socket": left})
         assert left.gettimeout() == 7.5
+
+
+def test_the_system_checks_name_a_bad_sendfile_header_and_reserve(settings):
+    from crds_server.web import checks
+
+    assert checks.check_sendfile_header() == [] and checks.check_transfer_reserve() == []
+    settings.SENDFILE_HEADER = "X-Send-It"
+    assert [m.id for m in checks.check_sendfile_header()] == ["crds_server.web.E001"]
+    settings.TRANSFER_RESERVE = settings.WEB_THREADS
+    assert [m.id for m in checks.check_transfer_reserve()] == ["crds_server.web.E002"]

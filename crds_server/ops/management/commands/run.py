@@ -62,6 +62,7 @@ class Command(BaseCommand):
             "--bind", bind, "--workers", str(workers),
             "--worker-class", "gthread", "--threads", str(settings.WEB_THREADS),
             "--timeout", os.environ.get("CRDS_SERVER_TIMEOUT", "600"),
-            "--graceful-timeout", "30", "--access-logfile", "-", "--log-level", "warning",
-            "--limit-request-line", "8190",
+            "--graceful-timeout", "30", "--log-level", "warning", "--limit-request-line", "8190",
+            # The only request log without a proxy; behind one that logs, 0 saves ~0.1 ms a file.
+            *(["--access-logfile", "-"] if os.environ.get("CRDS_SERVER_ACCESS_LOG", "1") == "1" else []),
         ]
