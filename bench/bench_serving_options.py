@@ -17,12 +17,16 @@ slow downloads of the big file (each read at RATE bytes/s) in progress for
 SECONDS s, with how many calls failed (15 s timeout); (3) one GET of the big
 file, MB/s.  Prints one table; timings are never asserted.
 
+granian and uvicorn are not dependencies of the project (the evaluation chose
+gunicorn gthread, docs/performance.md); install them to rerun those rows.
+
 Environment: BENCH_OPTIONS (comma list), BENCH_THREADS (8), BENCH_SLOW (4),
 BENCH_RATE (1000000), BENCH_SECONDS (12), BENCH_FILES (1500), BENCH_BIG_MB (256).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -138,6 +142,10 @@ def main() -> None:
         report.row("nginx", f"small {nginx_rate:,.0f}/s", f"big {big / 1e6 / seconds:,.0f} MB/s")
         nginx.stop()
     for option in OPTIONS.split(","):
+        module = option.split("-")[0]
+        if importlib.util.find_spec(module) is None:  # granian, uvicorn: not project dependencies
+            report.row(option, f"skipped: {module} is not installed (pip install {module})")
+            continue
         common.step(option)
         try:
             found = measure(option, home, [f"/unchecked_get/references/hst/{n}" for n in chosen], sizes, big)

@@ -228,3 +228,25 @@ def test_slow_uploads_leave_the_rpc_answering(site):
         thread.join(60)
     assert all(answered) and uploading == 2 * WORKERS
     assert statuses == [200] * (2 * WORKERS)
+
+
+def test_more_slow_downloads_than_threads_get_503_and_the_rpc_still_answers(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    manage(home, "hst", "demo", "--observatory", "hst", "--datasets", "5")
+    size, _ = _big_file(home)
+    server = LiveServer(home, "hst").start(workers=1, CRDS_SERVER_THREADS="4",
+                                           CRDS_SERVER_TRANSFER_RESERVE="2")
+    try:
+        big = f"/unchecked_get/references/hst/{BIG_NAME}"
+        threads, reads = slowclients.in_threads(6, slowclients.slow_read, server.port, big, 1_000_000, 8)
+        time.sleep(1.5)
+        answered = [slowclients.rpc_once(server.port, timeout=10) > 0 for _ in range(5)]
+        for thread in threads:
+            thread.join(60)
+    finally:
+        server.stop()
+    assert all(answered)
+    statuses = sorted(r.status for r in reads)
+    assert statuses == [200, 200, 503, 503, 503, 503]  # 4 threads, 2 kept for the rest
+    assert all(r.headers.get("Retry-After") for r in reads if r.status == 503)
