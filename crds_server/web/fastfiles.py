@@ -13,6 +13,11 @@ same ETag, ranges and conditional answers).  Everything else, and anything
 unusual (another method, a bad name, a host Django would refuse, an error),
 goes to Django unchanged.
 
+How the bytes leave (`web.transfers`): through the server's file wrapper
+(gunicorn's sendfile) within a per-worker limit of transfers, or, with
+`CRDS_SERVER_SENDFILE_HEADER`, as an `X-Accel-Redirect`/`X-Sendfile` answer
+whose body the proxy sends; every request's socket gets the idle timeout.
+
 The catalog is read from a per-process index of distributable files, rebuilt
 when the catalog version moves; the version is re-read at most every
 `CHECK_SECONDS`, so changes made by other processes show within about a
