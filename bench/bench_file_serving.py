@@ -108,7 +108,11 @@ http {{
             [binary, "-p", str(prefix), "-c", str(self.conf)],
             stdout=open(prefix / "logs" / "stdout.log", "ab"), stderr=subprocess.STDOUT,
         )
-        self._wait()
+        try:
+            self._wait()
+        except BaseException:
+            self.stop()  # never leave an nginx behind that did not come up
+            raise
 
     @property
     def url(self) -> str:

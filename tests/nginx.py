@@ -109,7 +109,11 @@ class Nginx:
         conf.write_text(config(prefix, self.port, upstream, store, idle_seconds))
         self.process = subprocess.Popen([path, "-p", str(prefix), "-c", str(conf)],
                                         stdout=open(prefix / "stdout.log", "ab"), stderr=subprocess.STDOUT)
-        self._wait()
+        try:
+            self._wait()
+        except BaseException:
+            self.stop()  # never leave an nginx behind that did not come up
+            raise
 
     @property
     def url(self) -> str:
