@@ -12,13 +12,17 @@ root = the server's HOME/file_cache, so `/mappings/hst/<name>` and
     file (Connection: close, as the crds client does): files/s each and the
     ratio (goal >= 0.8x nginx).
 (b) One 1 GiB reference written into the store and catalogued with a `File`
-    row: MB/s of one GET each and the ratio (goal >= 0.8x).
+    row: MB/s of one GET each and the ratio (goal >= 0.9x).
 (c) `crds sync --contexts hst.pmap --fetch-references` of the whole corpus
     into an empty cache from our server vs the same sync with the downloads
     pointed at nginx (CRDS_MAPPING_URI / CRDS_REFERENCE_URI; RPC still to our
-    server): wall time each and the ratio (goal: ours <= 1.25x).
+    server): wall time each and the ratio (goal: ours <= 1.1x).
 
-Environment: BENCH_WORKERS (gunicorn workers, default 4), BENCH_NGINX_WORKERS
+This is the embedded mode (`crds-server run` alone: gunicorn gthread workers,
+the server sends the bytes); `bench_serving.py` measures the production mode
+(nginx sends the files) and the RPC under slow downloads.
+
+Environment: BENCH_WORKERS (gunicorn workers, default 2 as `crds-server run`), BENCH_NGINX_WORKERS
 (2), BENCH_FILES (2000), BENCH_CLIENTS (12), BENCH_BIG_MB (1024), BENCH_ROUNDS (3),
 BENCH_SKIP_SYNC=1 to leave out (c).
 """
@@ -41,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402, I001
 from tests.live import errors_in  # noqa: E402
 
-WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 NGINX_WORKERS = int(os.environ.get("BENCH_NGINX_WORKERS", "2"))
 FILES = int(os.environ.get("BENCH_FILES", "2000"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "12"))
@@ -66,8 +70,10 @@ def nginx_binary() -> str | None:
 class Nginx:
     """nginx in the foreground on a free loopback port, serving `root`."""
 
-    def __init__(self, binary: str, root: Path, prefix: Path, workers: int) -> None:
+    def __init__(self, binary: str, root: Path, prefix: Path, workers: int,
+                 probe: str = "/mappings/hst/hst.pmap") -> None:
         self.port = common.free_port()
+        self.probe = probe
         self.prefix = prefix
         prefix.mkdir(parents=True, exist_ok=True)
         (prefix / "logs").mkdir(exist_ok=True)
@@ -102,7 +108,11 @@ http {{
             [binary, "-p", str(prefix), "-c", str(self.conf)],
             stdout=open(prefix / "logs" / "stdout.log", "ab"), stderr=subprocess.STDOUT,
         )
-        self._wait()
+        try:
+            self._wait()
+        except BaseException:
+            self.stop()  # never leave an nginx behind that did not come up
+            raise
 
     @property
     def url(self) -> str:
@@ -114,7 +124,7 @@ http {{
             if self.process.poll() is not None:
                 raise RuntimeError(f"nginx exited: {(self.prefix / 'logs' / 'stdout.log').read_text()}")
             try:
-                urllib.request.urlopen(self.url + "/mappings/hst/hst.pmap", timeout=2).read()
+                urllib.request.urlopen(self.url + self.probe, timeout=2).read()
                 return
             except OSError:
                 time.sleep(0.2)
@@ -176,11 +186,16 @@ def fetch_many(port: int, paths: list[str], sizes: list[int], clients: int) -> f
 
 def make_big_file(home: Path) -> tuple[int, str]:
     """Write a BIG_MB MiB reference into the store and catalogue it; (size, sha1)."""
-    path = home / "file_cache" / "references" / "hst" / BIG_NAME
+    return catalogue_big_file(home, BIG_NAME, BIG_MB)
+
+
+def catalogue_big_file(home: Path, name: str, mb: int) -> tuple[int, str]:
+    """Write an `mb` MiB reference `name` into the store and catalogue it; (size, sha1)."""
+    path = home / "file_cache" / "references" / "hst" / name
     block = os.urandom(1 << 20)
     digest = hashlib.sha1()
     with open(path, "wb") as handle:
-        for index in range(BIG_MB):
+        for index in range(mb):
             chunk = index.to_bytes(8, "big") + block[8:]
             digest.update(chunk)
             handle.write(chunk)
@@ -190,9 +205,9 @@ def make_big_file(home: Path) -> tuple[int, str]:
         "from crds_server.catalog import versioning\n"
         "from django.db import transaction\n"
         "with transaction.atomic():\n"
-        f"    File.objects.update_or_create(name={BIG_NAME!r}, defaults=dict(type=File.REFERENCE,"
+        f"    File.objects.update_or_create(name={name!r}, defaults=dict(type=File.REFERENCE,"
         f" observatory='hst', instrument='acs', filekind='biasfile', state='archived',"
-        f" size={size}, sha1sum={sha1!r}, uploaded_as={BIG_NAME!r}))\n"
+        f" size={size}, sha1sum={sha1!r}, uploaded_as={name!r}))\n"
         "    versioning.bump()\n"
     )
     common.manage(home, "hst", "shell", "-c", code)
@@ -239,6 +254,7 @@ def main() -> None:
     for _ in range(ROUNDS):  # interleaved, so drift hits both alike
         ours_runs.append(fetch_many(server.port, ours_paths, sizes, CLIENTS))
         nginx_runs.append(fetch_many(nginx.port, nginx_paths, sizes, CLIENTS))
+    ours_runs_a, nginx_runs_a = ours_runs, nginx_runs
     ours_rate = len(chosen) / common.median(ours_runs)
     nginx_rate = len(chosen) / common.median(nginx_runs)
     ratio = ours_rate / nginx_rate
@@ -258,7 +274,7 @@ def main() -> None:
     ours_mbs, nginx_mbs = mb / common.median(ours_runs), mb / common.median(nginx_runs)
     ratio = ours_mbs / nginx_mbs
     report.row(f"(b) one {BIG_MB} MiB file (MB/s)", common.fmt_rate(ours_mbs, "MB/s"),
-               common.fmt_rate(nginx_mbs, "MB/s"), f"{ratio:.2f}x", ">= 0.8x", common.verdict(ratio >= 0.8))
+               common.fmt_rate(nginx_mbs, "MB/s"), f"{ratio:.2f}x", ">= 0.9x", common.verdict(ratio >= 0.9))
 
     # (c) a full sync.
     if os.environ.get("BENCH_SKIP_SYNC") == "1":
@@ -280,9 +296,11 @@ def main() -> None:
         count = _check_sync(done, cache_nginx)
         ratio = ours_sync / nginx_sync
         report.row(f"(c) crds sync --fetch-references, {count:,} files (s)", f"{ours_sync:.1f} s",
-                   f"{nginx_sync:.1f} s", f"{ratio:.2f}x", "<= 1.25x", common.verdict(ratio <= 1.25))
+                   f"{nginx_sync:.1f} s", f"{ratio:.2f}x", "<= 1.1x", common.verdict(ratio <= 1.1))
         report.note("(c) one run each, into an empty cache; the client downloads one file at a time")
-    report.note(f"ours: crds-server run, {WORKERS} gunicorn sync workers; nginx {binary}: "
+    report.note(f"(a) rounds (s): ours {[f'{r:.2f}' for r in ours_runs_a]}, "
+                f"nginx {[f'{r:.2f}' for r in nginx_runs_a]}")
+    report.note(f"ours: crds-server run, {WORKERS} gunicorn gthread workers; nginx {binary}: "
                 f"{NGINX_WORKERS} worker_processes, sendfile on, access_log off; the Python client "
                 f"shares the machine's 2 cores with the server under test")
     server.stop()

@@ -3,7 +3,8 @@
 
     .venv/bin/python bench/run_all.py [NAME ...]     (or: make bench)
 
-NAME picks benchmarks by name (bestrefs, file_info_map, file_serving, import, submit, pages).
+NAME picks benchmarks by name (bestrefs, file_info_map, file_serving, serving, import, submit, pages;
+serving_options, the side-by-side evaluation of servers, runs only when named).
 All benchmarks of one run share one work directory (BENCH_WORKDIR, default a
 new temp dir removed at the end unless BENCH_KEEP=1), so the corpus cache and
 the datasets are built once.  Benchmarks print ratios against baselines
@@ -26,12 +27,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import common  # noqa: E402
 
-BENCHMARKS = ["bestrefs", "file_info_map", "file_serving", "import", "submit", "pages"]
+BENCHMARKS = ["bestrefs", "file_info_map", "file_serving", "serving", "import", "submit", "pages"]
 
 
 def main(argv: list[str]) -> int:
     chosen = argv or BENCHMARKS
-    unknown = [name for name in chosen if name not in BENCHMARKS]
+    unknown = [name for name in chosen if name not in [*BENCHMARKS, "serving_options"]]
     if unknown:
         print(f"unknown benchmarks {unknown}; choose from {BENCHMARKS}")
         return 2

@@ -286,3 +286,18 @@ LOGGING = {
     # The job consumer installs its own handler on the huey logger: print its lines once.
     "loggers": {"huey": {"propagate": False, "level": "INFO"}},
 }
+
+# Serving (docs/performance.md "Serving design", docs/operations.md "Production serving").
+# A connection that moves no byte for this long is closed (a stalled download or upload);
+# a transfer that keeps moving has no time limit.
+IDLE_SECONDS = float(os.environ.get("CRDS_SERVER_IDLE_SECONDS", "120"))
+# Production behind a proxy that sends the files itself: "X-Accel-Redirect" (nginx, with an
+# `internal` location at SENDFILE_PREFIX aliased to HOME/file_cache/) or "X-Sendfile" (Apache
+# mod_xsendfile, given the file's absolute path).  Empty: the server sends the bytes.
+SENDFILE_HEADER = os.environ.get("CRDS_SERVER_SENDFILE_HEADER", "")
+SENDFILE_PREFIX = "/" + os.environ.get("CRDS_SERVER_SENDFILE_PREFIX", "/_crds_store/").strip("/") + "/"
+# Threads per web worker process (gunicorn gthread).  Downloads the server sends itself may
+# hold at most WEB_THREADS - TRANSFER_RESERVE of them; beyond that a download is answered
+# 503 with Retry-After, so RPC calls and pages always find a free thread.
+WEB_THREADS = int(os.environ.get("CRDS_SERVER_THREADS", "32"))
+TRANSFER_RESERVE = int(os.environ.get("CRDS_SERVER_TRANSFER_RESERVE", str(max(2, WEB_THREADS // 4))))

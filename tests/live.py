@@ -62,15 +62,35 @@ class LiveServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, workers: int = 2, jobs: bool = False, **extra: str) -> LiveServer:
-        """Run `crds-server run`; with `jobs` also its job consumer."""
+        """Run `crds-server run`; with `jobs` also its job consumer.
+
+        With CRDS_TEST_SERVING=nginx in the environment, the server runs in the
+        production mode behind Debian's nginx (tests/nginx.py) and `port`/`url`
+        are nginx's, so a whole test module can be rerun in that mode.
+        """
+        proxied = (os.environ.get("CRDS_TEST_SERVING") == "nginx"
+                   and "CRDS_SERVER_SENDFILE_HEADER" not in extra)
+        if proxied:
+            self.proxy_port = free_port()
+            extra = {"CRDS_SERVER_SENDFILE_HEADER": "X-Accel-Redirect",
+                     "CRDS_SERVER_PUBLIC_URL": f"http://127.0.0.1:{self.proxy_port}", **extra}
         log = open(self.home / "logs" / "live-server.log", "ab")
         self.process = subprocess.Popen(
             [str(BIN / "crds-server"), "run", "--bind", f"127.0.0.1:{self.port}",
              "--workers", str(workers)] + ([] if jobs else ["--no-jobs"]),
-            env=server_env(self.home, self.observatory, CRDS_SERVER_PUBLIC_URL=self.url, **extra),
+            env=server_env(self.home, self.observatory, **{"CRDS_SERVER_PUBLIC_URL": self.url, **extra}),
             stdout=log, stderr=subprocess.STDOUT,
         )
         self._wait()
+        if proxied:
+            from tests.nginx import Nginx, ensure_installed, why_missing
+
+            if ensure_installed() is None:
+                self.stop()
+                raise RuntimeError(why_missing())
+            self.backend_port, self.port = self.port, self.proxy_port
+            self.proxy = Nginx(self.home / "nginx", self.backend_port, self.home / "file_cache",
+                               port=self.proxy_port)
         return self
 
     def _wait(self) -> None:
@@ -86,6 +106,8 @@ class LiveServer:
         raise RuntimeError("server did not start within 60 s")
 
     def stop(self) -> None:
+        if getattr(self, "proxy", None) is not None:
+            self.proxy.stop()
         if self.process and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=60)

@@ -1,7 +1,7 @@
 """Report, and where possible start, the services the suite can use.
 
-PostgreSQL, MariaDB and Redis are started by the machine; memcached and
-Chromium come from Debian packages and are installed here when missing and
+PostgreSQL, MariaDB and Redis are started by the machine; memcached,
+Chromium and nginx come from Debian packages and are installed here when missing and
 when this runs as root with apt-get available.  Nothing here fails the run:
 tests that need a missing service skip and say so.
 """
@@ -43,6 +43,12 @@ def ensure_memcached() -> None:
         subprocess.call(["memcached", "-d", "-u", "root", "-l", "127.0.0.1", "-p", "11211", "-m", "64"])
 
 
+def ensure_nginx() -> None:
+    """Debian's nginx for the production-mode tests (test_live_serving.py); never started here."""
+    if not shutil.which("nginx") and not os.path.exists("/usr/sbin/nginx"):
+        apt_install("nginx")
+
+
 def ensure_chromium() -> None:
     if not shutil.which("chromium"):
         apt_install("chromium")
@@ -52,12 +58,15 @@ def main() -> None:
     try:
         ensure_memcached()
         ensure_chromium()
+        ensure_nginx()
     except (OSError, subprocess.SubprocessError) as exc:
         print(f"services: could not install or start a service: {exc}")
     for name, port in PORTS.items():
         print(f"services: {name} {'reachable' if port_open(port) else 'NOT reachable'} on 127.0.0.1:{port}")
     chromium = shutil.which("chromium")
     print(f"services: chromium {'at ' + chromium if chromium else 'NOT installed'}")
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+    print(f"services: nginx {'at ' + nginx if nginx else 'NOT installed (nginx-mode tests skip)'}")
 
 
 if __name__ == "__main__":

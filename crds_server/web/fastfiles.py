@@ -13,6 +13,11 @@ same ETag, ranges and conditional answers).  Everything else, and anything
 unusual (another method, a bad name, a host Django would refuse, an error),
 goes to Django unchanged.
 
+How the bytes leave (`web.transfers`): through the server's file wrapper
+(gunicorn's sendfile) within a per-worker limit of transfers, or, with
+`CRDS_SERVER_SENDFILE_HEADER`, as an `X-Accel-Redirect`/`X-Sendfile` answer
+whose body the proxy sends; every request's socket gets the idle timeout.
+
 The catalog is read from a per-process index of distributable files, rebuilt
 when the catalog version moves; the version is re-read at most every
 `CHECK_SECONDS`, so changes made by other processes show within about a
@@ -39,7 +44,7 @@ from crds_server.catalog import versioning
 from crds_server.catalog.models import File
 from crds_server.lib import maintenance
 
-from . import files
+from . import files, transfers
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +53,7 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 CHECK_SECONDS = 1.0
 _PATH = re.compile(r"/+unchecked_get/(mappings|references)/([a-z]{1,8})/([^/]+)")
 _STATUS = {code: f"{code} {HTTPStatus(code).phrase}" for code in (200, 206, 304, 404, 416, 503)}
+BUSY_MESSAGE = "The server is sending as many files as it may at once; retry in a few seconds."
 
 
 class _Index:
@@ -124,8 +130,10 @@ class FastFiles:
         self.extra_headers = _security_headers()
         self.observatory = settings.OBSERVATORY
         self.any_host = "*" in settings.ALLOWED_HOSTS
+        self.proxy_header = transfers.proxy_header()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        transfers.limit_idle(environ)  # every request: stalled downloads and uploads are dropped
         match = _PATH.fullmatch(environ.get("PATH_INFO", ""))
         method = environ.get("REQUEST_METHOD", "")
         if match is None or method not in ("GET", "HEAD") or not self._ours(environ, *match.groups()) \
@@ -143,7 +151,7 @@ class FastFiles:
         if served is None:
             return self._text(start_response, 503, files.inconsistent_message(name))
         try:
-            return self._send(environ, start_response, method, served, name)
+            return self._send(environ, start_response, method, served, found)
         except BaseException:
             served.file.close()
             raise
@@ -161,8 +169,9 @@ class FastFiles:
         return bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS)
 
     def _send(self, environ: dict[str, Any], start_response: Callable[..., Any], method: str,
-              served: files.Served, name: str) -> Iterable[bytes]:
+              served: files.Served, found: files.Entry) -> Iterable[bytes]:
         """The 200, 206, 304 or 416 answer for an open, checked file."""
+        name = found.name
         status, span = files.plan(method, _EnvironHeaders(environ), served)
         if status == 416:
             served.file.close()
@@ -174,14 +183,33 @@ class FastFiles:
             headers.append(("Content-Range", f"bytes {span[0]}-{span[1]}/{served.size}"))
         elif status == 200 and method == "GET":
             headers.append(("Content-Disposition", f'inline; filename="{name}"'))
+        streams = method == "GET" and status in (200, 206)
+        if streams and self.proxy_header:
+            served.file.close()  # the proxy sends the bytes (and applies any Range itself)
+            return self._redirect(start_response, headers, found)
+        if streams and not transfers.gate.admit():
+            served.file.close()
+            return self._text(start_response, 503, BUSY_MESSAGE,
+                              [("Retry-After", str(transfers.RETRY_AFTER_SECONDS))])
         start_response(_STATUS[status], headers + self.extra_headers)
         if status == 206 and span is not None:
             served.file.seek(span[0])
-            return files.Slice(served.file, length)
+            return transfers.counted(files.Slice(served.file, length))
         if status == 200 and method == "GET":
-            wrapper = environ.get("wsgi.file_wrapper")  # sendfile in gunicorn
-            return wrapper(served.file, files.CHUNK_SIZE) if wrapper else files.Slice(served.file, length)
+            return transfers.file_body(environ, served.file, files.CHUNK_SIZE,
+                                       files.Slice(served.file, length))
         served.file.close()
+        return [b""]
+
+    def _redirect(self, start_response: Callable[..., Any], headers: list[tuple[str, str]],
+                  found: files.Entry) -> list[bytes]:
+        """Headers of the checked file and where the proxy finds it; the proxy sends the body."""
+        dropped = ("Content-Length", "Content-Range", "Content-Disposition")
+        kept = [(k, v) for k, v in headers if k not in dropped]
+        location = transfers.proxy_location(self.proxy_header, found.path)
+        start_response(_STATUS[200], [*kept, ("Content-Disposition", f'inline; filename="{found.name}"'),
+                                      ("Content-Length", "0"), (self.proxy_header, location),
+                                      *self.extra_headers])
         return [b""]
 
     def _text(self, start_response: Callable[..., Any], status: int, message: str,
