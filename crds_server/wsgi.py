@@ -15,7 +15,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crds_server.settings")
 django_application = get_wsgi_application()
 
 from crds_server.security.checks import refuse_unsafe_start  # noqa: E402  (needs Django set up)
+from crds_server.security.middleware import close_after_refusals  # noqa: E402
 from crds_server.web.fastfiles import FastFiles  # noqa: E402
 
 refuse_unsafe_start()
-application = FastFiles(django_application)
+application = FastFiles(close_after_refusals(django_application))

@@ -67,9 +67,11 @@ def test_nul_in_a_url_is_a_400_before_any_view_or_database_sees_it(demo_catalog,
     assert Client().get(path).status_code == 400
 
 
-def test_nul_in_a_json_rpc_url_is_an_envelope(demo_catalog):
-    answer = json.loads(Client().get("/json/get_default_context/%00").content)
-    assert answer["error"]["name"] and answer["result"] is None
+def test_nul_in_a_json_rpc_url_tail_is_harmless_and_in_its_query_an_envelope(demo_catalog):
+    body = json.dumps({"jsonrpc": "1.0", "id": 1, "method": "get_default_context", "params": ["hst"]})
+    assert _rpc(Client(), body, "/json/get_default_context/%00")["result"] == demo_catalog.context
+    refused = _rpc(Client(), body, "/json/?x=%00")
+    assert refused["error"]["name"] == "InvalidRequest" and "NUL" in refused["error"]["message"]
 
 
 def test_nul_in_a_login_field_is_a_400(demo_catalog):

@@ -37,6 +37,7 @@ from .uploadhandlers import BoundedUploadHandler, Refusal, request_limit, upload
 ANONYMOUS_BODY_MAX_BYTES = 256 * 1024
 _RPC = re.compile(r"^/json(/|$)")
 UPLOADS = "/upload/"
+CLOSE_HEADER = "X-CRDS-Close-Connection"
 
 
 def guard_request_body(get_response: Callable[[HttpRequest], HttpResponse]):
@@ -44,25 +45,56 @@ def guard_request_body(get_response: Callable[[HttpRequest], HttpResponse]):
 
     def middleware(request: HttpRequest) -> HttpResponse:
         rpc = bool(_RPC.match(request.path_info))
-        nul = _nul_in_url(request)
+        nul = _nul_in_url(request, path=not rpc)  # the /json/<method>/<id> tail is only for logs
         if nul:
             return _rpc_answer(nul) if rpc else _answer(request, nul)
         if not _has_body(request.META):
             return get_response(request)
         if rpc:
             refusal = _rpc_refusal(request.META)
-            return _rpc_answer(refusal) if refusal else get_response(request)
+            return _closing(_rpc_answer(refusal)) if refusal else get_response(request)
         refusal = _refusal(request) or _parse_upload(request) or _nul_in_form(request)
-        return _answer(request, refusal) if refusal else get_response(request)
+        return _closing(_answer(request, refusal)) if refusal else get_response(request)
 
     return middleware
 
 
-def _nul_in_url(request: HttpRequest) -> Refusal | None:
+def _closing(response: HttpResponse) -> HttpResponse:
+    """Mark a refusal whose body may be unread: the connection is closed after it (see
+    `close_after_refusals`), never drained or reused."""
+    response[CLOSE_HEADER] = "1"
+    return response
+
+
+def close_after_refusals(application):
+    """WSGI wrapper: a response marked by `_closing` closes its connection.
+
+    The mark is a private header, removed here: a WSGI application may not send
+    `Connection` itself (wsgiref refuses hop-by-hop headers, gunicorn drops them).
+    Under gunicorn, `start_response` belongs to its response object, whose
+    `force_close` makes gunicorn answer `Connection: close` and close instead of
+    draining a body nobody will read; elsewhere the server's own rules apply.
+    """
+
+    def wrapped(environ, start_response):
+        def start(status, headers, exc_info=None):
+            kept = [(k, v) for k, v in headers if k != CLOSE_HEADER]
+            if len(kept) != len(headers):
+                force_close = getattr(getattr(start_response, "__self__", None), "force_close", None)
+                if callable(force_close):
+                    force_close()
+            return start_response(status, kept, exc_info)
+
+        return application(environ, start)
+
+    return wrapped
+
+
+def _nul_in_url(request: HttpRequest, path: bool = True) -> Refusal | None:
     """NUL is in no CRDS name or parameter, and PostgreSQL refuses it in any string: a 400 here,
     not a database error deep in a view."""
     query = request.META.get("QUERY_STRING", "")
-    if "\x00" in request.path_info or "%00" in query or "\x00" in query:
+    if (path and "\x00" in request.path_info) or "%00" in query or "\x00" in query:
         return Refusal(400, "NUL characters are not allowed in URLs.")
     return None
 
