@@ -291,6 +291,9 @@ LOGGING = {
 # A connection that moves no byte for this long is closed (a stalled download or upload);
 # a transfer that keeps moving has no time limit.
 IDLE_SECONDS = float(os.environ.get("CRDS_SERVER_IDLE_SECONDS", "120"))
+# Seconds a connection a thread serves may move no byte before the request is fully in
+# (slowloris: half-sent request heads would otherwise hold threads; web/worker.py).
+HEADER_SECONDS = float(os.environ.get("CRDS_SERVER_HEADER_SECONDS", "10"))
 # Production behind a proxy that sends the files itself: "X-Accel-Redirect" (nginx, with an
 # `internal` location at SENDFILE_PREFIX aliased to HOME/file_cache/) or "X-Sendfile" (Apache
 # mod_xsendfile, given the file's absolute path).  Empty: the server sends the bytes.
