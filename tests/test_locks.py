@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime
-import threading
 import time
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import OperationalError
 from django.utils import timezone
 
 from crds_server.accounts.actions import create_user
@@ -15,6 +14,7 @@ from crds_server.catalog.models import AuditEntry
 from crds_server.locks import actions
 from crds_server.locks.errors import LockError
 from crds_server.locks.models import InstrumentLock
+from tests.racing import race
 
 
 @pytest.fixture
@@ -159,23 +159,6 @@ def _acquire_waiting(user) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_two_logins_racing_for_one_instrument_give_it_to_exactly_one():
     users = [create_user(f"racer{i}", f"racer{i}@example.org", "submitter") for i in range(2)]
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
-
-    def race(user) -> None:
-        try:
-            barrier.wait()
-            _acquire_waiting(user)
-            outcomes.append("won")
-        except LockError:
-            outcomes.append("lost")
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=race, args=(user,)) for user in users]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    outcomes = race(users, _acquire_waiting)
     assert sorted(outcomes) == ["lost", "won"]
     assert InstrumentLock.objects.filter(instrument="acs").count() == 1

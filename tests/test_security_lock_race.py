@@ -8,17 +8,15 @@ demo catalog's module-wide transaction (it would hold SQLite's tables).
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
-from crds_server.locks.errors import LockError
 from crds_server.locks.models import InstrumentLock
 from crds_server.submissions.models import Submission
+from tests.racing import race
 from tests.submitting import persona, put_in_ingest, start
 
 
@@ -38,24 +36,7 @@ def test_two_none_logins_submitting_one_instrument_at_once_give_it_to_exactly_on
     users = [persona(f"racer{i}") for i in range(2)]
     for user in users:
         put_in_ingest(demo_cache, user, "my_dark.fits")
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
-
-    def race(user) -> None:
-        try:
-            barrier.wait()
-            _start_waiting(user)
-            outcomes.append("won")
-        except LockError:
-            outcomes.append("lost")
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=race, args=(user,)) for user in users]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    outcomes = race(users, _start_waiting)
     assert outcomes.count("won") == 1, outcomes
     assert InstrumentLock.objects.filter(instrument="acs").count() == 1
     winner = InstrumentLock.objects.get(instrument="acs").user
