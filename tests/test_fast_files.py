@@ -401,4 +401,6 @@ def test_the_wsgi_application_puts_the_fast_path_in_front_of_django():
     from crds_server import wsgi
 
     assert isinstance(wsgi.application, fastfiles.FastFiles)
-    assert isinstance(wsgi.application.app, WSGIHandler)
+    # Behind it, Django wrapped so that a refused request body closes its connection.
+    assert wsgi.application.app.__qualname__ == "close_after_refusals.<locals>.wrapped"
+    assert isinstance(wsgi.django_application, WSGIHandler)
