@@ -20,7 +20,7 @@ from crds_server.deliveries.actions import catalogs_dir
 from crds_server.deliveries.models import Delivery
 from crds_server.locks.errors import LockError
 from crds_server.locks.models import InstrumentLock
-from crds_server.submissions import actions, ingest
+from crds_server.submissions import actions, ingest, recovery
 from crds_server.submissions.errors import SubmissionError
 from crds_server.submissions.models import Submission
 from tests.submitting import (
@@ -369,8 +369,8 @@ def test_two_submissions_derived_from_one_edit_cannot_silently_drop_the_first(ho
 def test_ready_submissions_expire_after_the_configured_time(ready, homer, settings):
     settings.SUBMISSION_EXPIRY_HOURS = 0.5
     before = store_files()
-    assert actions.expire_stale(timezone.now() + datetime.timedelta(minutes=10)) == []
-    assert actions.expire_stale(timezone.now() + datetime.timedelta(minutes=40)) == [str(ready.id)]
+    assert recovery.expire_stale(timezone.now() + datetime.timedelta(minutes=10)) == []
+    assert recovery.expire_stale(timezone.now() + datetime.timedelta(minutes=40)) == [str(ready.id)]
     ready.refresh_from_db()
     assert ready.status == Submission.EXPIRED
     _nothing_kept(ready, before)
@@ -386,7 +386,7 @@ def _interrupted(homer, demo_catalog, monkeypatch) -> Submission:
         with pytest.raises(Killed):
             actions.process(str(submission.id))
     Submission.objects.filter(pk=submission.pk).update(
-        heartbeat=timezone.now() - 2 * actions.STUCK_AFTER)
+        heartbeat=timezone.now() - 2 * recovery.STUCK_AFTER)
     return Submission.objects.get(pk=submission.pk)
 
 
@@ -405,7 +405,7 @@ def test_a_submission_whose_worker_died_is_requeued_from_a_clean_state(homer, de
     before = store_files()
     stuck = _interrupted(homer, demo_catalog, monkeypatch)
     assert File.objects.filter(state="uploaded").exists()  # reserved before the crash
-    assert actions.recover_stuck() == [str(stuck.id)]
+    assert recovery.recover_stuck() == [str(stuck.id)]
     stuck.refresh_from_db()
     assert stuck.status == Submission.QUEUED and enqueued == [str(stuck.id)]
     assert not File.objects.filter(state="uploaded").exists()
@@ -421,8 +421,8 @@ def test_a_submission_interrupted_max_attempts_times_fails_with_one_done(homer, 
                                                                         monkeypatch):
     before = store_files()
     stuck = _interrupted(homer, demo_catalog, monkeypatch)
-    Submission.objects.filter(pk=stuck.pk).update(attempts=actions.MAX_ATTEMPTS)
-    actions.recover_stuck()
+    Submission.objects.filter(pk=stuck.pk).update(attempts=recovery.MAX_ATTEMPTS)
+    recovery.recover_stuck()
     stuck.refresh_from_db()
     assert enqueued == []
     _failed(stuck, before, "interrupted")
@@ -432,9 +432,9 @@ def test_a_live_worker_is_not_recovered_and_a_lost_queued_job_is_enqueued_again(
                                                                               enqueued):
     put_in_ingest(demo_catalog, homer, "my_dark.fits")
     queued = start(homer)
-    assert actions.recover_stuck() == []
-    later = timezone.now() + 2 * actions.STUCK_AFTER
-    assert actions.recover_stuck(later) == [str(queued.id)] and enqueued == [str(queued.id)]
+    assert recovery.recover_stuck() == []
+    later = timezone.now() + 2 * recovery.STUCK_AFTER
+    assert recovery.recover_stuck(later) == [str(queued.id)] and enqueued == [str(queued.id)]
 
 
 def test_the_recover_submissions_command_requeues_what_a_dead_worker_left(homer, demo_catalog, enqueued,

@@ -1,4 +1,4 @@
-"""Submission actions: start, process (in a job), confirm, cancel, expire, recover.
+"""Submission actions: start, process (in a job), confirm, cancel (expiry and recovery: `recovery`).
 
 Life of a submission (contract §5, features §2):
 
@@ -47,8 +47,6 @@ from .models import Submission
 log = logging.getLogger(__name__)
 DESCRIPTION_RE = re.compile(r"^[A-Za-z0-9._/,=\-+\s]+$")
 KINDS = ("batch", "references", "mappings", "certify")
-STUCK_AFTER = datetime.timedelta(minutes=5)
-MAX_ATTEMPTS = 2
 
 
 def work_dir(submission_id: Any) -> Path:
@@ -457,58 +455,6 @@ def cancel(user: User, submission_id: Any, status: str = Submission.CANCELLED) -
     submission.refresh_from_db()
     _notify("cancelled", submission)
     return submission
-
-
-# ---------------------------------------------------------------- periodic
-
-
-def expire_stale(now: datetime.datetime | None = None) -> list[str]:
-    """Cancel submissions left ready (or failed) longer than SUBMISSION_EXPIRY_HOURS."""
-    cutoff = (now or timezone.now()) - datetime.timedelta(hours=settings.SUBMISSION_EXPIRY_HOURS)
-    stale = Submission.objects.filter(status__in=[Submission.READY, Submission.FAILED],
-                                      updated__lt=cutoff).select_related("user")
-    expired = []
-    for submission in stale:
-        try:
-            cancel(submission.user, submission.pk, status=Submission.EXPIRED)
-            expired.append(str(submission.pk))
-        except SubmissionError:
-            continue
-    return expired
-
-
-def recover_stuck(now: datetime.datetime | None = None,
-                  older_than: datetime.timedelta = STUCK_AFTER) -> list[str]:
-    """Requeue submissions whose worker died (no heartbeat for `older_than`) from a clean state,
-    or fail them after MAX_ATTEMPTS; enqueue again queued ones whose job was lost."""
-    cutoff = (now or timezone.now()) - older_than
-    recovered: list[str] = []
-    for submission in Submission.objects.filter(status=Submission.PROCESSING, heartbeat__lt=cutoff):
-        if submission.attempts >= MAX_ATTEMPTS:
-            _fail(submission, "Processing was interrupted twice (worker stopped); giving up.")
-        elif _requeue(submission):
-            from .tasks import process_submission
-
-            jpoll.log(submission.channel_key, "Processing was interrupted; starting again.", "warning")
-            process_submission(str(submission.pk))
-        recovered.append(str(submission.pk))
-    lost = Submission.objects.filter(status=Submission.QUEUED, created__lt=cutoff).exclude(pk__in=recovered)
-    for submission in lost:
-        from .tasks import process_submission
-
-        process_submission(str(submission.pk))  # its job was lost; the claim stops doubles
-        recovered.append(str(submission.pk))
-    return recovered
-
-
-def _requeue(submission: Submission) -> bool:
-    """Back to queued with no staged file and no reserved name, as if never processed."""
-    with transaction.atomic():
-        if _mine(submission).update(status=Submission.QUEUED, result={}) != 1:
-            return False
-        _release_reservations(submission, submission.result)
-    shutil.rmtree(work_dir(submission.id) / "staging", ignore_errors=True)
-    return True
 
 
 def _notify(kind: str, submission: Submission) -> None:

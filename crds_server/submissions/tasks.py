@@ -6,7 +6,7 @@ from huey import crontab
 
 from crds_server.jobs.engine import db_periodic_task, db_task, lock_task
 
-from . import actions
+from . import actions, recovery
 
 
 @db_task()
@@ -19,11 +19,11 @@ def process_submission(submission_id: str) -> str:
 @lock_task("recover-stuck-submissions")
 def recover_stuck_submissions() -> list[str]:
     """Requeue submissions whose worker died mid-way; fail them after repeated interruptions."""
-    return actions.recover_stuck()
+    return recovery.recover_stuck()
 
 
 @db_periodic_task(crontab(minute="*/10"))
 @lock_task("expire-stale-submissions")
 def expire_stale_submissions() -> list[str]:
     """Cancel submissions nobody confirmed or cancelled in time."""
-    return actions.expire_stale()
+    return recovery.expire_stale()

@@ -2,7 +2,7 @@ import datetime
 
 from django.core.management.base import BaseCommand
 
-from crds_server.submissions.actions import MAX_ATTEMPTS, STUCK_AFTER, recover_stuck
+from crds_server.submissions.recovery import MAX_ATTEMPTS, STUCK_AFTER, recover_stuck
 
 
 class Command(BaseCommand):
