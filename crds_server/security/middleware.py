@@ -1,4 +1,5 @@
-"""Request middleware: refuse oversized or unauthenticated bodies before anything reads them.
+"""Request middleware: refuse oversized or unauthenticated bodies before anything reads them,
+and NUL characters in URLs and form fields (PostgreSQL takes them in no string).
 
 `guard_request_body` runs after authentication and before CSRF (whose check
 reads request.POST) and decides from the request line and headers alone:
@@ -14,9 +15,10 @@ reads request.POST) and decides from the request line and headers alone:
 
 A multipart POST that passes is parsed here, through BoundedUploadHandler,
 which stops it the moment a file or the request passes its limit; the rest of
-the chain then sees a complete body or none.  A refusal reads nothing more:
-gunicorn's sync workers close every connection after its answer (draining
-at most 64 KiB), so an unread body never reaches another request.
+the chain then sees a complete body or none.  A refusal reads nothing more,
+and its connection is closed after the answer (`close_after_refusals`, the
+WSGI wrapper in wsgi.py), so an unread body is neither drained nor taken for
+the next request.
 """
 
 from __future__ import annotations
