@@ -1,4 +1,4 @@
-"""Submission pages: certify, batch / reference / mapping / ReDCaT submit, results, confirm.
+"""Submission pages: certify, batch / reference / mapping submit, results, confirm (ReDCaT: `redcat`).
 
 Every form is a "repost" page (GET sets the csrftoken cookie, POST submits) as
 `crds submit` expects (contract §5.4).  Errors are shown in a
@@ -25,32 +25,6 @@ from crds_server.submissions.models import Submission
 
 TITLES = {"batch": "Batch Submit References", "references": "Submit References",
           "mappings": "Submit Mappings", "certify": "Certify Files", "redcat": "Extended Batch Submit"}
-REDCAT_FIELDS = [
-    ("deliverer", "CharField", True, "Name of the person delivering the files"),
-    ("other_email", "CharField", False, "Other e-mail addresses to notify"),
-    ("instrument", "CharField", True, "Instrument of the files"),
-    ("file_type", "CharField", True, "Reference file type(s)"),
-    ("history_updated", "TypedChoiceField", True, "History keywords updated?"),
-    ("pedigree_updated", "TypedChoiceField", True, "PEDIGREE keywords updated?"),
-    ("keywords_checked", "TypedChoiceField", True, "Matching keywords checked?"),
-    ("descrip_updated", "TypedChoiceField", True, "DESCRIP keywords updated?"),
-    ("useafter_updated", "TypedChoiceField", True, "USEAFTER dates checked?"),
-    ("useafter_matches", "TypedChoiceField", True, "USEAFTER dates match the rules?"),
-    ("compliance_verified", "TypedChoiceField", True, "Compliance verified?"),
-    ("ingest_files", "TypedChoiceField", True, "Files to be ingested by the archive?"),
-    ("etc_delivery", "TypedChoiceField", True, "Delivery for the exposure time calculator?"),
-    ("calpipe_version", "CharField", False, "Calibration software version tested with"),
-    ("replacement_files", "TypedChoiceField", True, "Do the files replace older ones?"),
-    ("old_reference_files", "CharField", False, "Files replaced"),
-    ("replacing_badfiles", "TypedChoiceField", True, "Do they replace bad files?"),
-    ("jira_issue", "CharField", False, "Related issue"),
-    ("table_rows_changed", "CharField", False, "Table rows changed"),
-    ("modes_affected", "CharField", False, "Modes affected"),
-    ("correctness_testing", "CharField", False, "How correctness was tested"),
-    ("additional_considerations", "CharField", False, "Anything else"),
-]
-
-
 class SubmitForm(forms.Form):
     """The fields `crds submit` posts (contract §5.4); others (ReDCaT) pass through."""
 
@@ -78,7 +52,7 @@ def _refuse(request: HttpRequest, kind: str, message: str, status: int) -> HttpR
 
 
 @ensure_csrf_cookie
-def _submit_view(request: HttpRequest, kind: str) -> HttpResponse:
+def submit_view(request: HttpRequest, kind: str) -> HttpResponse:
     if not has_role(request.user, "submitter"):
         return _refuse(request, kind, "Log in as a submitter first.", 403)
     if request.method != "POST":
@@ -104,34 +78,19 @@ def _ingest(request: HttpRequest) -> list[dict]:
 
 
 def batch_submit(request: HttpRequest) -> HttpResponse:
-    return _submit_view(request, "batch")
+    return submit_view(request, "batch")
 
 
 def submit_references(request: HttpRequest) -> HttpResponse:
-    return _submit_view(request, "references")
+    return submit_view(request, "references")
 
 
 def submit_mappings(request: HttpRequest) -> HttpResponse:
-    return _submit_view(request, "mappings")
+    return submit_view(request, "mappings")
 
 
 def certify(request: HttpRequest) -> HttpResponse:
-    return _submit_view(request, "certify")
-
-
-def redcat_submit(request: HttpRequest) -> HttpResponse:
-    return _submit_view(request, "redcat")
-
-
-def redcat_description(request: HttpRequest) -> HttpResponse:
-    """The ReDCaT form description read by `crds.submit.Submission` (contract §5.9)."""
-    lines = []
-    for key, kind, required, label in REDCAT_FIELDS:
-        lines += [f"- key: {key}", f"  type: {kind}", f"  required: {str(required).lower()}",
-                  f"  label: {label}"]
-        if kind == "TypedChoiceField":
-            lines += ["  choices: ['N/A', 'No', 'Yes']", "  initial: 'N/A'"]
-    return HttpResponse("\n".join(lines) + "\n", content_type="text/yaml")
+    return submit_view(request, "certify")
 
 
 @ensure_csrf_cookie
