@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from crds_server.notify import actions
+from crds_server.notify import actions, addresses
 from crds_server.notify.errors import UnknownNoticeKind
 
 CONTEXT = {
@@ -94,6 +94,39 @@ def test_a_failure_to_send_is_logged_not_raised(settings, caplog):
 def test_an_unknown_kind_is_a_programming_error(mailoutbox):
     with pytest.raises(UnknownNoticeKind):
         _send("exploded")
+
+
+class _Submission:
+    """What a notice's context["submission"] offers the mailer: its extra answers."""
+
+    def __init__(self, **extra: str) -> None:
+        self.extra = extra
+
+
+def test_a_redcat_submissions_other_email_addresses_are_mailed_too(settings, mailoutbox):
+    settings.NOTIFY_LIST = ["team@example.org"]
+    context = dict(CONTEXT, submission=_Submission(other_email="a@example.org; b@example.org"))
+    assert _send("ready", context=context) == 4
+    assert mailoutbox[0].to == ["sub@example.org", "a@example.org", "b@example.org",
+                                "team@example.org"]
+
+
+def test_a_stored_address_that_no_longer_parses_is_skipped_not_fatal(settings, mailoutbox):
+    settings.NOTIFY_LIST = []
+    context = dict(CONTEXT, submission=_Submission(other_email="a@example.org, nonsense"))
+    assert _send(context=context) == 2
+    assert mailoutbox[0].to == ["sub@example.org", "a@example.org"]
+
+
+def test_an_address_list_is_split_on_commas_semicolons_and_blanks_and_bounded():
+    assert addresses.parse(" a@example.org,b@example.org; a@example.org\nc@example.org ") == [
+        "a@example.org", "b@example.org", "c@example.org"]
+    assert addresses.parse("") == []
+    with pytest.raises(addresses.AddressError, match="not an e-mail address"):
+        addresses.parse("a@example.org, <script>@x")
+    with pytest.raises(addresses.AddressError, match="At most 2"):
+        addresses.parse("a@example.org b@example.org c@example.org", limit=2)
+    assert addresses.lenient("x, a@example.org, " + "b" * 300 + "@example.org") == ["a@example.org"]
 
 
 class BrokenBackend:

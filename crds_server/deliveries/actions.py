@@ -20,6 +20,7 @@ import errno
 import logging
 import os
 import shutil
+import uuid
 from pathlib import Path
 
 from django.conf import settings
@@ -225,13 +226,26 @@ def _announce(delivery: Delivery, state: str) -> None:
     if state not in FINAL:
         return
     from crds_server.notify.actions import send_notice
+    from crds_server.submissions.models import Submission
 
     owner = get_user_model().objects.filter(username=delivery.user).first()
+    # The submission (when known) carries the ReDCaT other_email addresses to tell too.
+    submission = Submission.objects.filter(pk=delivery.submission).first() if _uuid(
+        delivery.submission) else None
     send_notice("archived" if state == ARCHIVED else "archiving-failed",
                 user_email=getattr(owner, "email", ""), username=delivery.user,
                 subject_detail=delivery.catalog,
                 context={"catalog": delivery.catalog, "files": delivery.files,
+                         "submission": submission,
                          "description": f"Delivery {delivery.catalog}: {state}."})
+
+
+def _uuid(text: str) -> bool:
+    try:
+        uuid.UUID(str(text))
+    except ValueError:
+        return False
+    return True
 
 
 def redeliver(number: int, user: str = "operator") -> Delivery:

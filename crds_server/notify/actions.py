@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
+from . import addresses
 from .errors import UnknownNoticeKind
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,8 @@ NOTICES = {
 
 def send_notice(kind: str, *, user_email: str, username: str, subject_detail: str,
                 context: dict[str, Any]) -> int:
-    """Mail a `kind` notice to the submitter and settings.NOTIFY_LIST; returns recipients reached.
+    """Mail a `kind` notice to the submitter, the submission's other_email addresses (ReDCaT)
+    and settings.NOTIFY_LIST; returns the number of recipients reached.
 
     `context` may carry description, files ({old: new}, (old, new) pairs or
     names), new_context, result_url (or url), log_url, errors (or error) and
@@ -52,7 +54,8 @@ def send_notice(kind: str, *, user_email: str, username: str, subject_detail: st
     """
     if kind not in NOTICES:
         raise UnknownNoticeKind(f"Unknown notice kind '{kind}'.")
-    recipients = list(dict.fromkeys(a for a in [user_email, *settings.NOTIFY_LIST] if a))
+    others = _other_addresses(context)
+    recipients = list(dict.fromkeys(a for a in [user_email, *others, *settings.NOTIFY_LIST] if a))
     if not recipients:
         log.info("The %s notice about %s has no recipient.", kind, subject_detail)
         return 0
@@ -63,6 +66,12 @@ def send_notice(kind: str, *, user_email: str, username: str, subject_detail: st
         log.exception("The %s notice about %s could not be sent to %s.", kind, subject_detail,
                       ", ".join(recipients))
         return 0
+
+
+def _other_addresses(context: dict[str, Any]) -> list[str]:
+    """The other_email addresses a ReDCaT submitter asked to be told (checked at submit)."""
+    extra = getattr(context.get("submission"), "extra", None) or {}
+    return addresses.lenient(str(extra.get("other_email") or ""))
 
 
 def subject(kind: str, detail: str) -> str:
