@@ -45,7 +45,11 @@ if not SECRET_KEY:
     elif USECASE == "dev":
         SECRET_KEY = "insecure-dev-key"
 DEBUG = os.environ.get("CRDS_SERVER_DEBUG", "0") == "1"
-PUBLIC_URL = os.environ.get("CRDS_SERVER_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# The URL clients and mail readers use.  Commands run by cron or by hand often lack the
+# environment: `public_url` in HOME/server.json then names it (docs/operations.md, "E-mail").
+PUBLIC_URL = (os.environ.get("CRDS_SERVER_PUBLIC_URL") or _server.get("public_url")
+              or "http://127.0.0.1:8000").rstrip("/")
+PUBLIC_URL_CONFIGURED = bool(os.environ.get("CRDS_SERVER_PUBLIC_URL") or _server.get("public_url"))
 _public = urlsplit(PUBLIC_URL)
 _public_host = _public.hostname or "127.0.0.1"
 # test and ops must name their hosts (check crds_server.security.E002); dev answers its

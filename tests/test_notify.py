@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
 
-from crds_server.notify import actions, addresses
+from crds_server.notify import actions, addresses, links
 from crds_server.notify.errors import UnknownNoticeKind
+from tests.test_security_settings import crds_server, init
 
 CONTEXT = {
     "description": "New darks <script>alert(1)</script> & biases",
@@ -127,6 +129,87 @@ def test_an_address_list_is_split_on_commas_semicolons_and_blanks_and_bounded():
     with pytest.raises(addresses.AddressError, match="At most 2"):
         addresses.parse("a@example.org b@example.org c@example.org", limit=2)
     assert addresses.lenient("x, a@example.org, " + "b" * 300 + "@example.org") == ["a@example.org"]
+
+
+@pytest.mark.parametrize("usecase", ["test", "ops"])
+def test_a_test_or_ops_server_mails_no_link_to_the_machine_itself_and_says_why(settings, mailoutbox,
+                                                                                 usecase):
+    settings.USECASE, settings.PUBLIC_URL = usecase, "http://127.0.0.1:8000"
+    _send(context=dict(CONTEXT, url="http://127.0.0.1:8000/display_result/1234"))
+    mail = mailoutbox[0]
+    html, _ = mail.alternatives[0]
+    assert "127.0.0.1" not in mail.body.replace("(it would be http://127.0.0.1:8000)", "")
+    assert "Links are left out" in mail.body and "CRDS_SERVER_PUBLIC_URL" in mail.body
+    assert 'href="http://127.0.0.1' not in html and "Links are left out" in html
+
+
+def test_a_dev_server_keeps_its_loopback_links(settings, mailoutbox):
+    settings.USECASE, settings.PUBLIC_URL = "dev", "http://127.0.0.1:8000"
+    _send(context=dict(CONTEXT, url="http://127.0.0.1:8000/display_result/1234"))
+    assert "Results: http://127.0.0.1:8000/display_result/1234" in mailoutbox[0].body
+    assert "Links are left out" not in mailoutbox[0].body
+
+
+@pytest.mark.parametrize(("url", "loopback"), [
+    ("http://127.0.0.1:8000", True), ("http://127.8.0.1", True), ("http://localhost:8001", True),
+    ("http://[::1]:8000", True), ("http://0.0.0.0:8000", True), ("https://hst-crds.example.org", False),
+    ("http://10.1.2.3:8000", False), ("http://localhost.example.org", False)])
+def test_loopback_urls_are_recognised(url, loopback):
+    assert links.is_loopback(url) is loopback
+
+
+def test_the_deploy_check_warns_of_a_loopback_public_url_on_test_and_ops(settings):
+    settings.USECASE, settings.PUBLIC_URL = "ops", "http://localhost:8001"
+    assert [m.id for m in links.check_public_url()] == ["crds_server.notify.W001"]
+    settings.PUBLIC_URL = "https://hst-crds.example.org"
+    assert links.check_public_url() == []
+
+
+NEW_DELIVERY = """
+from crds_server.deliveries.models import Delivery
+Delivery.objects.create(number={n}, catalog="hst_000{n}.cat", files=["x_drk.fits"], user="homer")
+"""
+
+
+@pytest.fixture(scope="module")
+def test_home(tmp_path_factory):
+    """A test server's home, as `crds-server init` leaves it."""
+    home = tmp_path_factory.mktemp("mail-home") / "home"
+    init(home, "test")
+    (home / "server_files" / "deliveries").mkdir(parents=True, exist_ok=True)
+    return home
+
+
+def _archived_mail_of_a_command(home, number: int) -> str:
+    """The archived notice `crds-server watch-deliveries` prints (console backend), run as cron
+    runs it: with no CRDS_SERVER_PUBLIC_URL in its environment."""
+    env = {"CRDS_SERVER_ALLOWED_HOSTS": "hst-crds-test.example.org",
+           "CRDS_SERVER_NOTIFY": "team@example.org"}
+    made = crds_server(home, "shell", "-c", NEW_DELIVERY.format(n=number), **env)
+    assert made.returncode == 0, made.stderr[-3000:]
+    done = crds_server(home, "watch-deliveries", **env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Delivery archived" in done.stdout, done.stdout[-3000:]
+    return done.stdout
+
+
+def test_a_command_without_the_environment_mails_the_public_url_of_server_json(test_home):
+    identity = test_home / "server.json"
+    saved = identity.read_text()
+    try:
+        identity.write_text(json.dumps({**json.loads(saved),
+                                        "public_url": "https://hst-crds-test.example.org/"}))
+        mail = _archived_mail_of_a_command(test_home, 1)
+    finally:
+        identity.write_text(saved)
+    assert "CRDS hst test server, https://hst-crds-test.example.org\n" in mail
+    assert "127.0.0.1" not in mail
+
+
+def test_a_command_that_knows_no_public_url_mails_no_loopback_link(test_home):
+    mail = _archived_mail_of_a_command(test_home, 2)
+    assert "Links are left out" in mail and "http://127.0.0.1:8000/" not in mail
+    assert 'href="http://127.0.0.1' not in mail
 
 
 class BrokenBackend:

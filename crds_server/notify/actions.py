@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
-from . import addresses
+from . import addresses, links
 from .errors import UnknownNoticeKind
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,10 @@ def _message(kind: str, recipients: list[str], username: str, detail: str,
               "intro": NOTICES[kind][1].format(username=username or "A user"),
               "observatory": settings.OBSERVATORY, "usecase": settings.USECASE,
               "server_url": settings.PUBLIC_URL}
+    values, dropped = links.without_unreachable(values)
+    if dropped:
+        log.warning("The %s notice leaves out links to this machine (%s): no public URL is "
+                    "configured for this process.", kind, ", ".join(dropped))
     message = EmailMultiAlternatives(
         subject(kind, detail), render_to_string("notify/notice.txt", values),
         settings.DEFAULT_FROM_EMAIL, recipients)
