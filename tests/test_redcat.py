@@ -126,11 +126,12 @@ def test_the_instrument_is_a_choice_of_the_observatorys_instruments(browser):
 
 @pytest.mark.parametrize("key", REQUIRED)
 def test_a_missing_required_answer_is_refused_before_anything_is_queued(browser, key):
+    # Refusals answer 200 with the error div: `crds rc_submit` shows the text of no 4xx page.
     page = post(browser, **dict(ANSWERS, **{key: None}))
-    assert page.status_code == 400 and f"'{key}' is required" in error_of(page)
+    assert page.status_code == 200 and f"'{key}' is required" in error_of(page)
     assert not Submission.objects.exists()
     page = post(browser, **dict(ANSWERS, **{key: "   "}))
-    assert page.status_code == 400 and f"'{key}' is required" in error_of(page)
+    assert page.status_code == 200 and f"'{key}' is required" in error_of(page)
 
 
 @pytest.mark.parametrize(("key", "value"), [("instrument", "hubble"), ("useafter_matches", "Maybe"),
@@ -138,15 +139,15 @@ def test_a_missing_required_answer_is_refused_before_anything_is_queued(browser,
                                             ("history_updated", "perhaps")])
 def test_an_answer_outside_its_choices_is_refused(browser, key, value):
     page = post(browser, **dict(ANSWERS, **{key: value}))
-    assert page.status_code == 400 and f"'{key}' must be" in error_of(page)
+    assert page.status_code == 200 and f"'{key}' must be" in error_of(page)
     assert not Submission.objects.exists()
 
 
 def test_an_overlong_answer_is_refused(browser):
     page = post(browser, **dict(ANSWERS, deliverer="H" * 501))
-    assert page.status_code == 400 and "'deliverer' is longer than 500" in error_of(page)
+    assert page.status_code == 200 and "'deliverer' is longer than 500" in error_of(page)
     page = post(browser, **dict(ANSWERS, correctness_testing="t" * 5001))
-    assert page.status_code == 400 and "'correctness_testing' is longer" in error_of(page)
+    assert page.status_code == 200 and "'correctness_testing' is longer" in error_of(page)
     assert not Submission.objects.exists()
 
 
@@ -157,14 +158,14 @@ def test_an_overlong_answer_is_refused(browser):
 ])
 def test_a_bad_other_email_list_is_a_form_error(browser, other, why):
     page = post(browser, **dict(ANSWERS, other_email=other))
-    assert page.status_code == 400 and why in error_of(page)
+    assert page.status_code == 200 and why in error_of(page)
     assert not Submission.objects.exists()
 
 
 def test_files_of_another_instrument_than_the_answer_are_refused(browser, homer, demo_catalog):
     put_in_ingest(demo_catalog, homer, "my_flat.fits", rmap_name=COS_RMAP, **COS_KEYWORDS)
     page = post(browser, **ANSWERS)
-    assert page.status_code == 400 and "holds files of cos" in error_of(page)
+    assert page.status_code == 200 and "holds files of cos" in error_of(page)
     assert not Submission.objects.exists()
 
 

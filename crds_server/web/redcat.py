@@ -2,8 +2,8 @@
 
 The page asks every question of `submissions.redcat.QUESTIONS` besides the
 batch fields.  A POST is checked here first (required answers, choices,
-lengths, other_email) and refused with the error div before anything is
-queued; the checked answers, in canonical form, then replace the posted ones
+lengths, other_email, the files' instrument) and refused with the error div
+before anything is queued; the checked answers, in canonical form, then replace the posted ones
 and the batch submit view takes over (they land in `Submission.extra`).
 """
 
@@ -34,7 +34,9 @@ def redcat_submit(request: HttpRequest) -> HttpResponse:
         answers = redcat.clean(request.POST)
         redcat.check_instrument(request.user, answers["instrument"])
     except SubmissionError as exc:
-        return _page(request, redcat_form(request.POST), str(exc), 400)
+        # 200 with the error div: of a 4xx answer `crds rc_submit` prints only the status
+        # (contract §5.6), and its user must learn which answer to fix.
+        return _page(request, redcat_form(request.POST), str(exc))
     request.POST = _checked_post(request.POST, answers)  # type: ignore[misc]
     return submit_view(request, "redcat")
 
