@@ -37,7 +37,7 @@ def redcat_submit(request: HttpRequest) -> HttpResponse:
         # 200 with the error div: of a 4xx answer `crds rc_submit` prints only the status
         # (contract §5.6), and its user must learn which answer to fix.
         return _page(request, redcat_form(request.POST), str(exc))
-    request.POST = _checked_post(request.POST, answers)  # type: ignore[misc]
+    request.POST = _checked_post(request.POST, answers)
     return submit_view(request, "redcat")
 
 
