@@ -209,6 +209,7 @@ def test_a_command_without_the_environment_mails_the_public_url_of_server_json(t
 def test_a_command_that_knows_no_public_url_mails_no_loopback_link(test_home):
     mail = _archived_mail_of_a_command(test_home, 2)
     assert "Links are left out" in mail and "http://127.0.0.1:8000/" not in mail
+    assert "server, http://127.0.0.1" not in mail  # the footer's link to the server
     assert 'href="http://127.0.0.1' not in mail
 
 

@@ -324,3 +324,8 @@ def test_the_archive_notices_of_a_redcat_delivery_go_to_the_other_email_addresse
     archived = [m for m in mailoutbox if "Delivery archived" in m.subject]
     assert len(archived) == 1 and archived[0].to[:3] == ["homer@example.org", "marge@example.org",
                                                          "bart@example.org"]
+
+
+def test_an_anonymous_visitor_gets_a_403_with_an_error_div(demo_catalog):
+    page = Client(enforce_csrf_checks=True).get(PAGE)
+    assert page.status_code == 403 and "Log in" in error_of(page)
