@@ -29,6 +29,16 @@ def test_init_creates_the_data_tree_and_is_idempotent(db, capsys):
     assert "Initialised hst/dev" in capsys.readouterr().out
 
 
+def test_init_records_the_public_url_keeps_it_on_later_inits_and_refuses_a_bad_one(db):
+    call_command("init", "--observatory", "hst", "--public-url", "https://hst-crds.example.org/")
+    call_command("init", "--observatory", "hst")
+    identity = json.loads((settings.HOME / "server.json").read_text())
+    assert identity == {"observatory": "hst", "usecase": "dev", "public_url": "https://hst-crds.example.org"}
+    with pytest.raises(CommandError, match="not an http"):
+        call_command("init", "--observatory", "hst", "--public-url", "ftp://example.org")
+    assert json.loads((settings.HOME / "server.json").read_text()) == identity
+
+
 def test_init_refuses_a_home_that_serves_another_usecase(db):
     call_command("init", "--observatory", "hst", "--usecase", "dev")
     with pytest.raises(CommandError, match="already serves hst/dev"):

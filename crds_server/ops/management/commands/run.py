@@ -30,8 +30,10 @@ class Command(BaseCommand):
             refuse_unsafe_start()
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from exc
-        # Download URLs in server info follow the bind address unless configured.
-        os.environ.setdefault("CRDS_SERVER_PUBLIC_URL", f"http://{bind}")
+        # Download URLs in server info follow the bind address unless configured
+        # (environment or server.json).
+        if not settings.PUBLIC_URL_CONFIGURED:
+            os.environ.setdefault("CRDS_SERVER_PUBLIC_URL", f"http://{bind}")
         children = [subprocess.Popen(self._gunicorn(bind, workers))]
         if not no_jobs:
             # A killed consumer must not leave periodic-task locks held for ever.
