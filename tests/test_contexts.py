@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from crds.core import rmap
 
 from crds_server.catalog import actions, contexts, versioning
 from crds_server.catalog.errors import BadContextError, InvalidDateBasedContext, UnknownContextError
@@ -17,11 +18,21 @@ def utc(*args: int) -> datetime.datetime:
     return datetime.datetime(*args, tzinfo=UTC)
 
 
+def empty_pmap(name: str) -> bytes:
+    """A .pmap the crds library loads: a header, its checksum, no instruments (it names only itself)."""
+    text = (f"header = {{\n    'derived_from' : 'generated',\n    'mapping' : 'PIPELINE',\n"
+            f"    'name' : '{name}',\n    'observatory' : 'HST',\n    'parkey' : ('INSTRUME',),\n"
+            f"    'sha1sum' : 'none',\n}}\n\nselector = {{\n}}\n")
+    mapping = rmap.Mapping.from_string(text, ignore_checksum=True)
+    mapping.header["sha1sum"] = mapping._get_checksum(mapping.format())
+    return mapping.format().encode()
+
+
 @pytest.fixture
 def pmaps(catalog):
-    """Three catalogued contexts (rows only: nothing here loads them) and an imap."""
+    """Three catalogued contexts naming no instrument, and an imap row."""
     for serial in (1, 2, 3):
-        catalog.add_file(f"hst_000{serial}.pmap", f"pmap {serial}".encode())
+        catalog.add_file(f"hst_000{serial}.pmap", empty_pmap(f"hst_000{serial}.pmap"))
     catalog.add_file("hst_acs_0001.imap", b"imap")
     return catalog
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -86,13 +84,8 @@ def difference(request: HttpRequest, old: str, new: str) -> HttpResponse:
 def build_contexts(request: HttpRequest) -> HttpResponse:
     """Calibration software versions and the context delivered with each."""
     rows = sorted(BuildContext.objects.values("calver", "context", "created"),
-                  key=lambda r: _version_sort(r["calver"]), reverse=True)
+                  key=lambda r: contexts.version_key(r["calver"]), reverse=True)
     return _cached(render(request, "web/build_contexts.html", {"rows": rows}), 60)
-
-
-def _version_sort(calver: str) -> tuple[int, ...]:
-    """MAJOR.MINOR.PATCH numbers, so that 1.10 sorts after 1.9."""
-    return tuple(int(n) for n in re.findall(r"\d+", calver)[:3])
 
 
 def help_page(request: HttpRequest) -> HttpResponse:
