@@ -160,6 +160,13 @@ def test_badly_spelled_instruments_and_types_are_refused_before_loading_rules(pm
         contexts.resolve(spec)
 
 
+def test_an_unknown_instrument_is_reported_before_a_date_older_than_the_history(pmaps):
+    ContextHistory.objects.create(start_date=utc(2019, 1, 1), context="hst_0001.pmap")
+    with pytest.raises(InvalidDateBasedContext) as refused:
+        contexts.resolve("hst-foo-2018-01-01T00:00:00")
+    assert str(refused.value) == "Bad instrument 'foo' in CRDS date based context specification."
+
+
 # set_context
 
 
