@@ -112,8 +112,8 @@ def parse_date(text: str) -> datetime.datetime:
 
 
 def require_mapping(name: str) -> str:
-    """Check that `name` is a catalogued mapping and return it."""
-    if not File.objects.filter(name=name, type=File.MAPPING).exists():
+    """Check that `name` is a catalogued mapping (not a pending one) and return it."""
+    if not File.objects.public().filter(name=name, type=File.MAPPING).exists():
         raise UnknownContextError(f"Unknown context or mapping '{name}'.")
     return name
 

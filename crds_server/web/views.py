@@ -23,8 +23,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "edit": contexts.pointer("edit"),
         "build": contexts.pointer("build"),
         "history": history,
-        "counts": {"mappings": File.objects.mappings().count(),
-                   "references": File.objects.references().count()},
+        "counts": {"mappings": File.objects.public().mappings().count(),
+                   "references": File.objects.public().references().count()},
         "activity": AuditEntry.objects.all()[:10],
         "public_url": settings.PUBLIC_URL,
     })
