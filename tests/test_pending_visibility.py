@@ -11,6 +11,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from crds_server.accounts.actions import create_user
+from crds_server.catalog import actions, contexts
+from crds_server.catalog.errors import UnknownContextError
 from crds_server.catalog.models import File
 
 PMAP, REFERENCE = "hst_0009.pmap", "hst_acs_darkfile_0099.fits"
@@ -88,3 +90,15 @@ def test_rpc_methods_do_not_reveal_pending_rows(pending, rpc):
     assert PMAP not in rpc("get_server_info")["mappings"]
     assert rpc.error("get_context_by_date", PMAP, "hst").startswith("UnknownContextError")
     assert rpc.error("get_mapping_names", PMAP).startswith("UnknownContextError")
+
+
+@pytest.mark.parametrize("kind", ["latest", "edit", "versions"])
+def test_a_pending_context_cannot_be_set(pending, kind):
+    with pytest.raises(UnknownContextError):
+        actions.set_context("operator", PMAP, kind, "Too early")
+    assert contexts.pointer(kind) != PMAP
+
+
+def test_operators_are_not_offered_a_pending_context_to_set(pending):
+    page = visitor("marge", "operator").get("/set_context/").content.decode()
+    assert f'value="{PMAP}"' not in page and 'value="hst_0001.pmap"' in page

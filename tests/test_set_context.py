@@ -172,6 +172,14 @@ def test_the_page_prefills_the_reason_of_a_one_step_change_with_the_submission_d
     assert "New ACS darks for cycle 31</textarea>" in page
 
 
+def test_the_page_first_offers_the_edit_context_with_its_submission_description(client, operator,
+                                                                              confirmed):
+    actions.set_context("operator", confirmed["pmap"], "edit", "Confirmed")
+    page = client.get("/set_context/").content.decode()
+    assert f'<option value="{confirmed["pmap"]}" selected>' in page
+    assert "New ACS darks for cycle 31</textarea>" in page
+
+
 def test_an_empty_reason_defaults_to_the_submission_description_for_one_step(client, operator,
                                                                              confirmed):
     form = {"kind": "latest", "context": confirmed["pmap"], "reason": "", "calver": ""}

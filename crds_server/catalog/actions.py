@@ -109,8 +109,8 @@ def _check_expected(kind: str, old: str | None, expected: str | None) -> None:
 def _require_pmap(context: str) -> File:
     if not isinstance(context, str) or not context.endswith(".pmap") or not crds_config.is_mapping(context):
         raise BadContextError(f"'{context}' is not a pipeline context (.pmap) name.")
-    row = File.objects.filter(name=context, type=File.MAPPING).first()
-    if row is None:
+    row = File.objects.public().filter(name=context, type=File.MAPPING).first()
+    if row is None:  # pending contexts (of unconfirmed submissions) are unknown until confirmed
         raise UnknownContextError(f"Unknown context '{context}'.")
     return row
 
