@@ -42,22 +42,10 @@ def set_context(user: str, context: str, kind: str, reason: str, calver: str | N
     row = _require_pmap(context)
     if row.is_bad() and kind in ("latest", "build"):
         raise BadContextError(f"Context '{context}' is marked bad and cannot become {kind}.")
-    names, waiting = set(), []
-    if kind == "latest":
-        names = activation.closure(context)
-        waiting = activation.unarchived(names)
-        if waiting and not force:
-            raise NotArchivedError(
-                f"Context '{context}' names {len(waiting)} file(s) the archive does not hold yet: "
-                f"{_listed(waiting)}.  Wait for the archive, or force the change.")
+    names, waiting = _latest_files(context, force) if kind == "latest" else (set(), [])
     with transaction.atomic():
-        if kind == "build":
-            old = _move_build(context, calver, expected)
-        else:
-            old = (ContextPointer.objects.select_for_update().filter(kind=kind)
-                   .values_list("context", flat=True).first())
-            _check_expected(kind, old, expected)
-            ContextPointer.objects.update_or_create(kind=kind, defaults={"context": context})
+        old = _move_build(context, calver, expected) if kind == "build" \
+            else _move_pointer(kind, context, expected)
         if kind == "latest":
             now = timezone.now()
             ContextHistory.objects.create(start_date=now, context=context, description=reason, user=user)
@@ -70,6 +58,25 @@ def set_context(user: str, context: str, kind: str, reason: str, calver: str | N
         )
         versioning.bump()
     return old or ""
+
+
+def _latest_files(context: str, force: bool) -> tuple[set[str], list[str]]:
+    """(every file `context` names, those not archived yet); refused if some are, unless `force`."""
+    names = activation.closure(context)
+    waiting = activation.unarchived(names)
+    if waiting and not force:
+        raise NotArchivedError(
+            f"Context '{context}' names {len(waiting)} file(s) the archive does not hold yet: "
+            f"{_listed(waiting)}.  Wait for the archive, or force the change.")
+    return names, waiting
+
+
+def _move_pointer(kind: str, context: str, expected: str | None) -> str | None:
+    old = (ContextPointer.objects.select_for_update().filter(kind=kind)
+           .values_list("context", flat=True).first())
+    _check_expected(kind, old, expected)
+    ContextPointer.objects.update_or_create(kind=kind, defaults={"context": context})
+    return old
 
 
 def check_reason(reason: object) -> str:
