@@ -6,6 +6,10 @@ everyone else gets no listing and a 404, and no RPC method reveals them.
 
 from __future__ import annotations
 
+import base64
+import sqlite3
+import zlib
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -90,6 +94,14 @@ def test_rpc_methods_do_not_reveal_pending_rows(pending, rpc):
     assert PMAP not in rpc("get_server_info")["mappings"]
     assert rpc.error("get_context_by_date", PMAP, "hst").startswith("UnknownContextError")
     assert rpc.error("get_mapping_names", PMAP).startswith("UnknownContextError")
+
+
+def test_the_sqlite_export_leaves_pending_rows_out(pending, rpc, tmp_path):
+    path = tmp_path / "crds_db.sqlite3"
+    path.write_bytes(zlib.decompress(base64.b64decode(rpc("get_sqlite_db", "hst"))))
+    with sqlite3.connect(path) as db:
+        names = {name for (name,) in db.execute("SELECT name FROM crds_hst_catalog")}
+    assert "hst_0001.pmap" in names and PMAP not in names and REFERENCE not in names
 
 
 @pytest.mark.parametrize("kind", ["latest", "edit", "versions"])
