@@ -29,12 +29,20 @@ def empty_pmap(name: str) -> bytes:
 
 
 @pytest.fixture
-def pmaps(catalog):
-    """Three catalogued contexts naming no instrument, and an imap row."""
-    for serial in (1, 2, 3):
-        catalog.add_file(f"hst_000{serial}.pmap", empty_pmap(f"hst_000{serial}.pmap"))
+def pmaps(catalog, settings):
+    """Three catalogued contexts naming no instrument, and an imap row.
+
+    Their files and pickles are removed afterwards: the demo catalog of later
+    modules uses the same names, and a newer pickle would be taken for its own.
+    """
+    names = [f"hst_000{serial}.pmap" for serial in (1, 2, 3)]
+    for name in names:
+        catalog.add_file(name, empty_pmap(name))
     catalog.add_file("hst_acs_0001.imap", b"imap")
-    return catalog
+    yield catalog
+    for name in names + ["hst_acs_0001.imap"]:
+        (settings.FILE_CACHE / "mappings" / "hst" / name).unlink(missing_ok=True)
+        (settings.FILE_CACHE / "pickles" / "hst" / f"{name}.pkl").unlink(missing_ok=True)
 
 
 # Pointers and build contexts

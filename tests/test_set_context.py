@@ -20,9 +20,17 @@ OLD_DATE = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
 
 
 @pytest.fixture
-def second(demo_catalog, catalog):
-    """hst_0002.pmap, derived from the latest hst_0001.pmap, dropping one ACS dark."""
-    return derive_context(catalog, demo_catalog.context, "acs", "darkfile")
+def second(demo_catalog, catalog, settings):
+    """hst_0002.pmap, derived from the latest hst_0001.pmap, dropping one ACS dark.
+
+    The store outlives the test's transaction: its mappings and pickle are removed afterwards.
+    """
+    names = derive_context(catalog, demo_catalog.context, "acs", "darkfile")
+    yield names
+    store = settings.FILE_CACHE
+    for name in (names["pmap"], names["imap"], names["rmap"]):
+        (store / "mappings" / "hst" / name).unlink(missing_ok=True)
+    (store / "pickles" / "hst" / f"{names['pmap']}.pkl").unlink(missing_ok=True)
 
 
 @pytest.fixture
@@ -207,5 +215,6 @@ def test_the_banner_shows_the_newest_calibration_version_whatever_the_order_set(
     actions.set_context("operator", "hst_0001.pmap", "build", "Candidate", calver="1.16.2rc1")
     actions.set_context("operator", "hst_0001.pmap", "build", "Older", calver="1.16.1")
     assert rpc("get_server_info")["build_context"] == second["pmap"]
-    assert f"<td>{second['pmap']}</td>" in client.get("/").content.decode()
+    home = client.get("/").content.decode()
+    assert f">{second['pmap']}</a> based on CAL Version 1.16.2 " in home
     assert rpc("get_build_context", "hst", "1.16.2rc1") == "hst_0001.pmap"

@@ -39,13 +39,19 @@ def pointer(kind: str) -> str:
 
 
 def newest_build_context() -> str:
-    """The build context of the highest calibration version ('' if none): the home page banner.
+    """The build context of the highest calibration version ('' if none): the home page banner."""
+    return newest_build()[1]
+
+
+def newest_build() -> tuple[str, str]:
+    """(CAL_VER, context) of the highest calibration version, or ('', '').
 
     Versions compare as numbers with release candidates before their release
-    (see `version_key`), so the order in which operators set them does not matter.
+    (see `version_key`), so the order in which operators set them does not
+    matter; of two equal spellings ("1.3", "1.3.0") the one set last wins.
     """
     builds = sorted(BuildContext.objects.all(), key=lambda b: (version_key(b.calver), b.pk))
-    return builds[-1].context if builds else ""
+    return (builds[-1].calver, builds[-1].context) if builds else ("", "")
 
 
 def build_context(calver: str) -> str:

@@ -21,7 +21,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "web/home.html", {
         "latest": contexts.pointer("latest"),
         "edit": contexts.pointer("edit"),
-        "build": contexts.pointer("build"),
+        "build": contexts.newest_build(),
         "history": history,
         "counts": {"mappings": File.objects.public().mappings().count(),
                    "references": File.objects.public().references().count()},
