@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from crds.core import rmap
 
 from crds_server.catalog import actions, contexts, versioning
 from crds_server.catalog.errors import BadContextError, InvalidDateBasedContext, UnknownContextError
@@ -17,13 +18,31 @@ def utc(*args: int) -> datetime.datetime:
     return datetime.datetime(*args, tzinfo=UTC)
 
 
+def empty_pmap(name: str) -> bytes:
+    """A .pmap the crds library loads: a header, its checksum, no instruments (it names only itself)."""
+    text = (f"header = {{\n    'derived_from' : 'generated',\n    'mapping' : 'PIPELINE',\n"
+            f"    'name' : '{name}',\n    'observatory' : 'HST',\n    'parkey' : ('INSTRUME',),\n"
+            f"    'sha1sum' : 'none',\n}}\n\nselector = {{\n}}\n")
+    mapping = rmap.Mapping.from_string(text, ignore_checksum=True)
+    mapping.header["sha1sum"] = mapping._get_checksum(mapping.format())
+    return mapping.format().encode()
+
+
 @pytest.fixture
-def pmaps(catalog):
-    """Three catalogued contexts (rows only: nothing here loads them) and an imap."""
-    for serial in (1, 2, 3):
-        catalog.add_file(f"hst_000{serial}.pmap", f"pmap {serial}".encode())
+def pmaps(catalog, settings):
+    """Three catalogued contexts naming no instrument, and an imap row.
+
+    Their files and pickles are removed afterwards: the demo catalog of later
+    modules uses the same names, and a newer pickle would be taken for its own.
+    """
+    names = [f"hst_000{serial}.pmap" for serial in (1, 2, 3)]
+    for name in names:
+        catalog.add_file(name, empty_pmap(name))
     catalog.add_file("hst_acs_0001.imap", b"imap")
-    return catalog
+    yield catalog
+    for name in names + ["hst_acs_0001.imap"]:
+        (settings.FILE_CACHE / "mappings" / "hst" / name).unlink(missing_ok=True)
+        (settings.FILE_CACHE / "pickles" / "hst" / f"{name}.pkl").unlink(missing_ok=True)
 
 
 # Pointers and build contexts
@@ -147,6 +166,13 @@ def test_badly_spelled_instruments_and_types_are_refused_before_loading_rules(pm
     actions.set_context("operator", "hst_0001.pmap", "latest", "Go.")
     with pytest.raises(InvalidDateBasedContext):
         contexts.resolve(spec)
+
+
+def test_an_unknown_instrument_is_reported_before_a_date_older_than_the_history(pmaps):
+    ContextHistory.objects.create(start_date=utc(2019, 1, 1), context="hst_0001.pmap")
+    with pytest.raises(InvalidDateBasedContext) as refused:
+        contexts.resolve("hst-foo-2018-01-01T00:00:00")
+    assert str(refused.value) == "Bad instrument 'foo' in CRDS date based context specification."
 
 
 # set_context

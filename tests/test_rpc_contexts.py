@@ -261,6 +261,10 @@ def test_context_by_date_of_a_type_that_is_not_applicable_is_na(rpc, hyphenated_
 @pytest.mark.parametrize("spec, message", [
     ("hst-foo-latest",
      "InvalidDateBasedContext: Bad instrument 'foo' in CRDS date based context specification."),
+    ("hst-foo-2014-01-01T00:00:00",  # before the history: the instrument is still what is wrong
+     "InvalidDateBasedContext: Bad instrument 'foo' in CRDS date based context specification."),
+    ("hst-foo-2018-01-01T00:00:00",
+     "InvalidDateBasedContext: Bad instrument 'foo' in CRDS date based context specification."),
     ("hst-acs-nosuchtype-latest", "InvalidDateBasedContext: Bad filekind 'nosuchtype'"),
     ("jwst-latest", "InvalidDateBasedContext: Bad observatory 'jwst'"),
     ("hst-2014-01-01T00:00:00", "InvalidDateBasedContext: No context was latest at 2014-01-01"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 from crds_server.catalog.models import AuditEntry, File
 
 
@@ -63,6 +65,7 @@ def test_browse_needs_few_queries_whatever_the_page_size(client, demo_catalog, d
 
 def test_reference_details_show_fields_header_users_and_download(client, demo_catalog):
     name = sorted(File.objects.references().filter(name__endswith=".fits").values_list("name", flat=True))[0]
+    File.objects.filter(name=name).update(activation_date=timezone.now())
     AuditEntry.objects.create(user="alice", action="mark bad", filename=name, why="<i>noisy</i>")
     response = client.get(f"/browse/{name}")
     page = response.content.decode()
@@ -72,6 +75,12 @@ def test_reference_details_show_fields_header_users_and_download(client, demo_ca
     assert ".rmap" in page  # used by an rmap of the latest context
     assert "mark bad" in page and "&lt;i&gt;noisy&lt;/i&gt;" in page
     assert "max-age=3600" in response["Cache-Control"]
+
+
+def test_details_of_a_file_never_activated_are_cached_briefly(client, demo_catalog):
+    """Its activation date is set when a context naming it becomes latest."""
+    name = File.objects.references().filter(activation_date__isnull=True).first().name
+    assert "max-age=60" in client.get(f"/browse/{name}")["Cache-Control"]
 
 
 def test_rmap_details_show_the_rules_as_a_table_and_text(client, demo_catalog):

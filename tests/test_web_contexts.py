@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
 
@@ -95,6 +96,23 @@ def test_help_explains_contexts_states_and_bad_files(client, db):
     page = client.get("/help/").content.decode()
     for word in ("latest", "edit", "build", "versions", "archived", "rejected", "blacklisted"):
         assert word in page
+
+
+def _states(page: str) -> dict[str, str]:
+    """{state: its description} from the help page's list of states."""
+    section = page.split('id="states"', 1)[1].split('id="bad"', 1)[0]
+    return dict(re.findall(r"<dt>([a-z\-]+)</dt><dd>(.*?)</dd>", section))
+
+
+def test_help_describes_the_states_this_server_uses_and_their_life_cycle(client, db):
+    states = _states(client.get("/help/").content.decode())
+    assert list(states) == ["uploaded", "delivered", "submitted", "archiving", "archived",
+                            "archiving-failed", "latest"]
+    assert "not confirmed yet" in states["uploaded"] and "never served" in states["uploaded"]
+    assert "upload area" not in states["uploaded"]  # files being uploaded are not in the catalog
+    assert "Confirmed" in states["delivered"] and "served" in states["delivered"]
+    assert "picked up" in states["submitted"] and "waiting to be confirmed" not in states["submitted"]
+    assert "only it" in states["latest"] and "previous pmap goes back" in states["latest"]
 
 
 def test_home_links_to_every_public_page(client, demo_catalog):

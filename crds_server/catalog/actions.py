@@ -2,61 +2,109 @@
 
 from __future__ import annotations
 
+import re
+
 from crds.core import config as crds_config
 from django.db import transaction
 from django.utils import timezone
 
 from crds_server.security import actions as pipeline_keys
 
-from . import badfiles, contexts, versioning
-from .errors import BadContextError, UnknownContextError
+from . import activation, badfiles, contexts, versioning
+from .errors import BadContextError, NotArchivedError, UnknownContextError
 from .models import AuditEntry, BuildContext, ContextHistory, ContextPointer, File, RemoteContext
 
 KINDS = ("latest", "edit", "build", "versions")
 
 
+# Reasons and descriptions: the characters submission descriptions allow (features.md O1).
+REASON_RE = re.compile(r"^[A-Za-z0-9._/,=\-+\s]+$")
+REASON_MAX = 2000
+
+
 def set_context(user: str, context: str, kind: str, reason: str, calver: str | None = None,
-                expected: str | None = None) -> str:
+                expected: str | None = None, force: bool = False) -> str:
     """Make `context` the server's `kind` context; returns the previous one.
 
     Latest changes are appended to the context history.  A bad context can
-    never become latest (the latest context contains no known-bad files).
-    With `expected` (what the operator reviewed the change against), the move
-    is refused if someone else moved the pointer meanwhile.
+    never become latest (the latest context contains no known-bad files),
+    nor can one naming files the archive does not hold yet, unless `force`
+    (the audit entry then lists them).  The new latest .pmap takes the state
+    `latest` and its never-active files their activation date; the previous
+    one goes back to its delivery's state.  With `expected` (what the
+    operator reviewed the change against), the move is refused if someone
+    else moved the pointer meanwhile.
     """
     kind = contexts.TAGS.get(kind, kind)
     if kind not in KINDS:
         raise BadContextError(f"Unknown context kind '{kind}'; use one of {', '.join(KINDS)}.")
-    if not reason or not reason.strip():
-        raise BadContextError("A reason is required to change a context.")
+    reason = check_reason(reason)
     row = _require_pmap(context)
     if row.is_bad() and kind in ("latest", "build"):
         raise BadContextError(f"Context '{context}' is marked bad and cannot become {kind}.")
+    names, waiting = _latest_files(context, force) if kind == "latest" else (set(), [])
     with transaction.atomic():
-        if kind == "build":
-            if not calver:
-                raise BadContextError("A build context needs --calver (calibration software version).")
-            contexts._version_key(calver)
-            old = (BuildContext.objects.select_for_update().filter(calver=calver)
-                   .values_list("context", flat=True).first())
-            _check_expected(kind, old, expected)
-            BuildContext.objects.update_or_create(calver=calver, defaults={"context": context})
-        else:
-            old = (ContextPointer.objects.select_for_update().filter(kind=kind)
-                   .values_list("context", flat=True).first())
-            _check_expected(kind, old, expected)
-            ContextPointer.objects.update_or_create(kind=kind, defaults={"context": context})
+        old = _move_build(context, calver, expected) if kind == "build" \
+            else _move_pointer(kind, context, expected)
         if kind == "latest":
-            ContextHistory.objects.create(
-                start_date=timezone.now(), context=context, description=reason, user=user
-            )
+            now = timezone.now()
+            ContextHistory.objects.create(start_date=now, context=context, description=reason, user=user)
+            activation.activate(context, names, now)
         AuditEntry.objects.create(
             user=user, action="set context", filename=context, why=reason,
             details=f"{kind} context changed from '{old or ''}' to '{context}'"
-            + (f" for calibration version {calver}" if calver else ""),
+            + (f" for calibration version {calver}" if calver else "")
+            + (f"; forced with {len(waiting)} file(s) not archived: {_listed(waiting)}" if waiting else ""),
         )
         versioning.bump()
     return old or ""
+
+
+def _latest_files(context: str, force: bool) -> tuple[set[str], list[str]]:
+    """(every file `context` names, those not archived yet); refused if some are, unless `force`."""
+    names = activation.closure(context)
+    waiting = activation.unarchived(names)
+    if waiting and not force:
+        raise NotArchivedError(
+            f"Context '{context}' names {len(waiting)} file(s) the archive does not hold yet: "
+            f"{_listed(waiting)}.  Wait for the archive, or force the change.")
+    return names, waiting
+
+
+def _move_pointer(kind: str, context: str, expected: str | None) -> str | None:
+    old = (ContextPointer.objects.select_for_update().filter(kind=kind)
+           .values_list("context", flat=True).first())
+    _check_expected(kind, old, expected)
+    ContextPointer.objects.update_or_create(kind=kind, defaults={"context": context})
+    return old
+
+
+def check_reason(reason: object) -> str:
+    """The reason for a change, stripped: required, bounded, in the characters of descriptions."""
+    text = reason.strip() if isinstance(reason, str) else ""
+    if not text:
+        raise BadContextError("A reason is required to change a context.")
+    if len(text) > REASON_MAX:
+        raise BadContextError(f"The reason is longer than {REASON_MAX} characters.")
+    if not REASON_RE.match(text):
+        raise BadContextError("The reason may only hold letters, digits, spaces and . _ / , = - +")
+    return text
+
+
+def _listed(items: list[str], shown: int = 10) -> str:
+    more = len(items) - shown
+    return ", ".join(items[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
+def _move_build(context: str, calver: str | None, expected: str | None) -> str | None:
+    if not calver:
+        raise BadContextError("A build context needs --calver (calibration software version).")
+    contexts.version_key(calver)
+    old = (BuildContext.objects.select_for_update().filter(calver=calver)
+           .values_list("context", flat=True).first())
+    _check_expected("build", old, expected)
+    BuildContext.objects.update_or_create(calver=calver, defaults={"context": context})
+    return old
 
 
 def _check_expected(kind: str, old: str | None, expected: str | None) -> None:
@@ -68,8 +116,8 @@ def _check_expected(kind: str, old: str | None, expected: str | None) -> None:
 def _require_pmap(context: str) -> File:
     if not isinstance(context, str) or not context.endswith(".pmap") or not crds_config.is_mapping(context):
         raise BadContextError(f"'{context}' is not a pipeline context (.pmap) name.")
-    row = File.objects.filter(name=context, type=File.MAPPING).first()
-    if row is None:
+    row = File.objects.public().filter(name=context, type=File.MAPPING).first()
+    if row is None:  # pending contexts (of unconfirmed submissions) are unknown until confirmed
         raise UnknownContextError(f"Unknown context '{context}'.")
     return row
 

@@ -13,6 +13,7 @@ import datetime
 import re
 
 from crds.core import config as crds_config
+from crds.core import utils as crds_utils
 from django.conf import settings
 
 from . import loader
@@ -38,21 +39,27 @@ def pointer(kind: str) -> str:
 
 
 def newest_build_context() -> str:
-    """The build context of the highest calibration version ('' if none).
+    """The build context of the highest calibration version ('' if none): the home page banner."""
+    return newest_build()[1]
 
-    Versions compare as MAJOR.MINOR.PATCH numbers (a '1.14.0rc1' must not be
-    compared as text with a '1.14.0'); ties go to the one defined last.
+
+def newest_build() -> tuple[str, str]:
+    """(CAL_VER, context) of the highest calibration version, or ('', '').
+
+    Versions compare as numbers with release candidates before their release
+    (see `version_key`), so the order in which operators set them does not
+    matter; of two equal spellings ("1.3", "1.3.0") the one set last wins.
     """
-    builds = sorted(BuildContext.objects.all(), key=lambda b: (_version_key(b.calver), b.pk))
-    return builds[-1].context if builds else ""
+    builds = sorted(BuildContext.objects.all(), key=lambda b: (version_key(b.calver), b.pk))
+    return (builds[-1].calver, builds[-1].context) if builds else ("", "")
 
 
 def build_context(calver: str) -> str:
     """The build context of `calver`, or that of the closest earlier version."""
-    wanted = _version_key(calver)
+    wanted = version_key(calver)
     best = None
     for row in BuildContext.objects.all():
-        key = _version_key(row.calver)
+        key = version_key(row.calver)
         if key <= wanted and (best is None or key > best[0]):
             best = (key, row.context)
     if best is None:
@@ -60,13 +67,34 @@ def build_context(calver: str) -> str:
     return best[1]
 
 
-def _version_key(version: str) -> tuple[int, int, int]:
-    """(MAJOR, MINOR, PATCH) of a calibration software version."""
-    parts = re.findall(r"\d+", version)
-    if not parts or not re.fullmatch(r"[0-9][0-9A-Za-z.\-+]{0,63}", version):
+_VERSION_RE = re.compile(r"(\d+)(?:\.(\d+))?(?:\.(\d+))?[.\-_]?(.*)", re.IGNORECASE)
+_PRE_RE = re.compile(r"(dev|a|alpha|b|beta|c|rc|pre|preview)[.\-_]?(\d*)", re.IGNORECASE)
+_PRE_RANK = {"dev": 0, "a": 1, "alpha": 1, "b": 2, "beta": 2, "c": 3, "rc": 3, "pre": 3, "preview": 3}
+
+
+def version_key(version: str) -> tuple:
+    """An ordering key of a calibration software version: "1.3" == "1.3.0" < "1.10.0".
+
+    A development or release candidate ("1.14.0rc1", "1.14.0.dev3") sorts before
+    its release, anything else after the release ("1.14.0.post1", "1.14.0+local")
+    by its numbers, then its text.
+    """
+    match = _VERSION_RE.fullmatch(version) if isinstance(version, str) else None
+    if not match or not re.fullmatch(r"[0-9][0-9A-Za-z.\-+_]{0,63}", version):
         raise InvalidDateBasedContext(f"Invalid version string '{version}'.")
-    numbers = [int(p) for p in parts[:3]]
-    return tuple(numbers + [0] * (3 - len(numbers)))  # "1.3" is "1.3.0"
+    release = tuple(int(n or 0) for n in match.groups()[:3])
+    rest = match.group(4)
+    pre = _PRE_RE.fullmatch(rest)
+    if pre:
+        return (*release, 0, _PRE_RANK[pre.group(1).lower()], int(pre.group(2) or 0), "")
+    if not rest:
+        return (*release, 1, 0, 0, "")
+    return (*release, 2, _number(rest), 0, rest)
+
+
+def _number(text: str) -> int:
+    digits = re.findall(r"\d+", text)
+    return int(digits[0]) if digits else 0
 
 
 def context_at(moment: datetime.datetime) -> str:
@@ -90,8 +118,8 @@ def parse_date(text: str) -> datetime.datetime:
 
 
 def require_mapping(name: str) -> str:
-    """Check that `name` is a catalogued mapping and return it."""
-    if not File.objects.filter(name=name, type=File.MAPPING).exists():
+    """Check that `name` is a catalogued mapping (not a pending one) and return it."""
+    if not File.objects.public().filter(name=name, type=File.MAPPING).exists():
         raise UnknownContextError(f"Unknown context or mapping '{name}'.")
     return name
 
@@ -127,13 +155,19 @@ def _split_prefix(prefix: str | None, spec: str) -> tuple[str, str | None, str |
         )
     instrument = parts[1] if len(parts) > 1 else None
     filekind = "-".join(parts[2:]) or None
-    if instrument is not None and not INSTR_RE.match(instrument):
+    if instrument is not None and (not INSTR_RE.match(instrument) or instrument not in instruments()):
+        # Checked before any date is resolved: a date before the history must not hide it.
         raise InvalidDateBasedContext(
             f"Bad instrument '{instrument}' in CRDS date based context specification."
         )
     if filekind is not None and not TYPE_RE.match(filekind):
         raise InvalidDateBasedContext(f"Bad type '{filekind}' in CRDS date based context specification.")
     return obs, instrument, filekind
+
+
+def instruments() -> list[str]:
+    """The instruments of the server's observatory, as the crds library knows them."""
+    return list(crds_utils.get_observatory_package(settings.OBSERVATORY).INSTRUMENTS)
 
 
 def _narrow(pmap: str, instrument: str | None, filekind: str | None, spec: str) -> str:

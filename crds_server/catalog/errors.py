@@ -29,3 +29,7 @@ class ImportRefused(CatalogError):
 
 class FileInUseError(CatalogError):
     """A file of the latest context that may not be marked bad (make a clean context latest first)."""
+
+
+class NotArchivedError(BadContextError):
+    """A context naming files the archive does not hold yet, made latest without forcing it."""

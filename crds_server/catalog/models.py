@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+# The state of the rows a submission reserves until it is confirmed: not public (contract §6.4).
+PENDING = "uploaded"
 # States in which a file may be handed to clients (contract §6.4).
 DISTRIBUTABLE_STATES = ("archived", "operational", "latest", "delivered", "archiving", "submitted")
 FILE_STATES = (
@@ -24,6 +26,18 @@ class FileQuerySet(models.QuerySet):
     def distributable(self) -> FileQuerySet:
         """Files a client may list and download."""
         return self.filter(state__in=DISTRIBUTABLE_STATES)
+
+    def public(self) -> FileQuerySet:
+        """Files anyone may see: everything but the pending rows of unconfirmed submissions."""
+        return self.exclude(state=PENDING)
+
+    def visible_to(self, username: str, operator: bool) -> FileQuerySet:
+        """Files this user may see: pending rows only to their submitter and to operators."""
+        if operator:
+            return self.all()
+        if not username:
+            return self.public()
+        return self.filter(~models.Q(state=PENDING) | models.Q(deliverer_user=username))
 
     def mappings(self) -> FileQuerySet:
         return self.filter(type=File.MAPPING)
@@ -79,6 +93,10 @@ class File(models.Model):
 
     def is_bad(self) -> bool:
         return self.rejected or self.blacklisted
+
+    def is_pending(self) -> bool:
+        """Reserved by a submission not confirmed yet: its bytes are still in the submission's staging."""
+        return self.state == PENDING
 
     def is_mapping(self) -> bool:
         return self.type == self.MAPPING

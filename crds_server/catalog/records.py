@@ -50,12 +50,12 @@ def to_wire(values: dict[str, Any]) -> dict[str, str]:
 
 
 def all_records() -> dict[str, dict[str, str]]:
-    """Every catalogued file's record, cached per catalog version."""
+    """Every public file's record (pending rows left out: clients never see them), cached per version."""
     version = versioning.current()
     with _lock:
         if _cache["version"] == version:
             return _cache["records"]
-    rows = File.objects.values(*FIELDS).order_by()
+    rows = File.objects.public().values(*FIELDS).order_by()
     records = {row["name"]: to_wire(row) for row in rows.iterator(chunk_size=5000)}
     with _lock:
         _cache.update(version=version, records=records, encoded={})

@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 
+from crds_server.accounts.actions import has_role
 from crds_server.catalog import constraints, rules_table
 from crds_server.catalog.headers import read_header
 from crds_server.catalog.models import FILE_STATES, AuditEntry, File
@@ -82,8 +83,24 @@ class BrowseForm(forms.Form):
         return data
 
 
-def filter_files(data: dict) -> QuerySet:
-    rows = File.objects.all()
+def visible_files(request: HttpRequest) -> QuerySet:
+    """The catalog as this visitor may see it: pending rows only to their submitter and operators."""
+    user = getattr(request, "user", None)
+    username = user.username if user is not None and user.is_authenticated else ""
+    return File.objects.visible_to(username, has_role(user, "operator") if username else False)
+
+
+def private_if_personal(request: HttpRequest, response: HttpResponse, max_age: int) -> HttpResponse:
+    """Cache for `max_age`, privately for a logged-in visitor (whose page may show pending rows)."""
+    if getattr(request, "user", None) is not None and request.user.is_authenticated:
+        patch_cache_control(response, private=True, max_age=max_age)
+    else:
+        patch_cache_control(response, public=True, max_age=max_age)
+    return response
+
+
+def filter_files(data: dict, rows: QuerySet | None = None) -> QuerySet:
+    rows = File.objects.all() if rows is None else rows
     for field in ("instrument", "filekind"):
         if data.get(field):
             rows = rows.filter(**{field: data[field]})
@@ -125,7 +142,7 @@ def browse(request: HttpRequest) -> HttpResponse:
     else:
         status = 200
         data = form.cleaned_data if form.is_bound else {}
-        rows = filter_files(data)
+        rows = filter_files(data, visible_files(request))
         totals = rows.aggregate(size=Sum("size"))
         sort = data.get("sort") or "name"
         rows = rows.order_by(sort, "name").values(*LIST_FIELDS)
@@ -136,26 +153,32 @@ def browse(request: HttpRequest) -> HttpResponse:
         "form": form, "page": page, "totals": totals, "query": links.urlencode(), "columns": COLUMNS,
         "sort": current_sort,
     }, status=status)
-    patch_cache_control(response, max_age=60)
-    return response
+    return private_if_personal(request, response, 60)
 
 
 def _choices() -> dict[str, list[str]]:
     """Distinct instruments and types for the filter menus (two indexed DISTINCT queries)."""
-    distinct = File.objects.order_by()
+    distinct = File.objects.public().order_by()
     return {"instrument": sorted(set(distinct.values_list("instrument", flat=True).distinct()) - {""}),
             "filekind": sorted(set(distinct.values_list("filekind", flat=True).distinct()) - {""})}
 
 
 def details(request: HttpRequest, name: str) -> HttpResponse:
-    """Everything about one file: catalog fields, header or rules, users, history."""
-    file = File.objects.filter(name=name).first() if valid_name(name) else None
+    """Everything about one file: catalog fields, header or rules, users, history.
+
+    A pending file (of a submission not confirmed yet) exists only for its
+    submitter and operators, and its bytes are still in the submission's
+    staging area: its page says so instead of reading them.
+    """
+    file = visible_files(request).filter(name=name).first() if valid_name(name) else None
     if file is None:
         raise Http404(f"No file named '{name[:200]}' is in the catalog.")
     context = {"file": file, "fields": _fields(file), "users": rules_table.users_of(name),
                "history": AuditEntry.objects.filter(filename=name)[:200],
-               "download": _download_url(file)}
-    if file.is_mapping():
+               "download": _download_url(file), "pending": file.is_pending()}
+    if file.is_pending():
+        context["users"] = []
+    elif file.is_mapping():
         if request.GET.get("text"):
             return _mapping_text(file)
         context.update(_mapping_context(file, request))
@@ -163,9 +186,17 @@ def details(request: HttpRequest, name: str) -> HttpResponse:
         context["header"] = read_header(file.store_path())
         context["constraints"] = constraints.constraints(file.instrument, file.filekind)
     response = render(request, "web/file_details.html", context)
-    immutable = file.state == "archived" and not file.is_bad()
-    patch_cache_control(response, max_age=3600 if immutable else 60)
-    return response
+    return private_if_personal(request, response, 3600 if _settled(file) else 60)
+
+
+def _settled(file: File) -> bool:
+    """Whether the page can only change by a bad flag: archived, activated, never latest again.
+
+    A .pmap can become latest again, and a file never activated will be dated
+    when a context naming it becomes latest.
+    """
+    return (file.state == "archived" and file.activation_date is not None and not file.is_bad()
+            and not file.name.endswith(".pmap"))
 
 
 def _fields(file: File) -> list[tuple[str, object]]:
@@ -202,7 +233,7 @@ def _mapping_context(file: File, request: HttpRequest) -> dict:
     lines = path.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True) \
         if path.exists() else []
     suffix = file.name.rsplit(".", 1)[-1]
-    siblings = (File.objects.filter(type=File.MAPPING, instrument=file.instrument,
+    siblings = (visible_files(request).filter(type=File.MAPPING, instrument=file.instrument,
                                     filekind=file.filekind, name__endswith=f".{suffix}")
                 .exclude(name=file.name).order_by("-name").values_list("name", flat=True)[:200])
     return {"rules": table, "rules_problem": problem, "rules_page": rows, "rules_q": search,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -13,6 +11,7 @@ from crds_server.catalog import contexts, diffs, rules_table
 from crds_server.catalog.errors import CatalogError
 from crds_server.catalog.models import BuildContext, ContextHistory, File
 
+from .browse import private_if_personal, visible_files
 from .files import valid_name
 
 PER_PAGE = 100
@@ -34,10 +33,10 @@ def context_history(request: HttpRequest) -> HttpResponse:
 
 def all_contexts(request: HttpRequest) -> HttpResponse:
     """Every .pmap in the catalog, newest delivery first, with its latest/edit status."""
-    rows = (File.objects.filter(type=File.MAPPING, name__endswith=".pmap")
+    rows = (visible_files(request).filter(type=File.MAPPING, name__endswith=".pmap")
             .order_by("-delivery_date", "-name").values("name", "delivery_date", "state", "description"))
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
-    return _cached(render(request, "web/contexts.html", {
+    return private_if_personal(request, render(request, "web/contexts.html", {
         "page": page, "latest": contexts.pointer("latest"), "edit": contexts.pointer("edit")}), 60)
 
 
@@ -86,13 +85,8 @@ def difference(request: HttpRequest, old: str, new: str) -> HttpResponse:
 def build_contexts(request: HttpRequest) -> HttpResponse:
     """Calibration software versions and the context delivered with each."""
     rows = sorted(BuildContext.objects.values("calver", "context", "created"),
-                  key=lambda r: _version_sort(r["calver"]), reverse=True)
+                  key=lambda r: contexts.version_key(r["calver"]), reverse=True)
     return _cached(render(request, "web/build_contexts.html", {"rows": rows}), 60)
-
-
-def _version_sort(calver: str) -> tuple[int, ...]:
-    """MAJOR.MINOR.PATCH numbers, so that 1.10 sorts after 1.9."""
-    return tuple(int(n) for n in re.findall(r"\d+", calver)[:3])
 
 
 def help_page(request: HttpRequest) -> HttpResponse:
@@ -102,7 +96,11 @@ def help_page(request: HttpRequest) -> HttpResponse:
 
 
 def _require_mapping(name: str, suffix: str = "") -> None:
-    """A 404 unless `name` is a plain file name of a catalogued mapping (ending in `suffix`)."""
+    """A 404 unless `name` is a plain file name of a public mapping (ending in `suffix`).
+
+    Pending mappings are left out even for their submitter: their bytes are
+    still in the submission's staging area, not in the file store.
+    """
     if not valid_name(name) or not name.endswith(suffix or (".pmap", ".imap", ".rmap")) or \
-            not File.objects.filter(name=name, type=File.MAPPING).exists():
+            not File.objects.public().filter(name=name, type=File.MAPPING).exists():
         raise Http404(f"No {suffix or 'mapping'} named '{name[:200]}' is in the catalog.")

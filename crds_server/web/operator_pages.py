@@ -25,13 +25,14 @@ from django.views.decorators.http import require_http_methods
 
 from crds_server.accounts.actions import has_role
 from crds_server.catalog import actions as catalog_actions
-from crds_server.catalog import badfiles, contexts, diffs
+from crds_server.catalog import activation, badfiles, contexts, diffs
 from crds_server.catalog.errors import CatalogError
 from crds_server.catalog.models import AuditEntry, BuildContext, File
 from crds_server.deliveries import actions as deliveries
 from crds_server.deliveries.models import Delivery
 from crds_server.locks import actions as locks
 from crds_server.locks.models import InstrumentLock
+from crds_server.submissions.models import Submission
 
 # A user refused an operator page is audited at most once per page in this many seconds.
 REFUSAL_AUDIT_SECONDS = 60
@@ -68,41 +69,72 @@ def _audit_refusal(request: HttpRequest) -> None:
 
 
 class SetContextForm(forms.Form):
-    """Which context kind to move, to which .pmap, and why."""
+    """Which context kind to move, to which .pmap, why, and whether to force an unarchived latest."""
 
     kind = forms.ChoiceField(choices=[(k, k) for k in catalog_actions.KINDS], label="Context type")
     context = forms.ChoiceField(label="Set to")
     calver = forms.CharField(max_length=64, required=False, label="CAL_VER (build only)")
-    reason = _reason_field()
+    reason = forms.CharField(
+        max_length=catalog_actions.REASON_MAX, required=False, label="Reason for change",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 70}),
+        help_text="letters, digits, spaces and . _ / , = - + only; for a one-step change from a "
+                  "confirmed submission, its description is used when left empty")
+    force = forms.BooleanField(
+        required=False, label="Force",
+        help_text="make it latest even though some of its files are not archived yet (audited)")
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        pmaps = File.objects.filter(type=File.MAPPING, name__endswith=".pmap").order_by("-name")
+        pmaps = File.objects.filter(type=File.MAPPING, name__endswith=".pmap").exclude(state="uploaded")
         self.fields["context"].choices = [
             (row.name, f"{row.name} (bad)" if row.is_bad() else row.name)
-            for row in pmaps.only("name", "rejected", "blacklisted")]
+            for row in pmaps.order_by("-name").only("name", "rejected", "blacklisted")]
 
     def clean(self) -> dict:
         data = super().clean()
         if data.get("kind") == "build" and not data.get("calver", "").strip():
             self.add_error("calver", "A build context needs the calibration software version.")
+        if self.errors:
+            return data
+        current = _current(data["kind"], data["calver"])
+        data["reason"] = data.get("reason", "").strip() or submission_reason(data["context"], current)
+        try:
+            data["reason"] = catalog_actions.check_reason(data["reason"])
+        except CatalogError as exc:
+            self.add_error("reason", f"{exc} (it is required unless the change is one step "
+                                     f"from a confirmed submission)" if not data["reason"] else str(exc))
+        data["current"] = current
         return data
+
+
+def submission_reason(context: str, current: str) -> str:
+    """The description of the confirmed submission that made `context` from `current`, or ''.
+
+    Only a one-step change gets it: jumps over several contexts and reversions
+    must be explained by the operator (features.md O1).
+    """
+    if not current or context == current:
+        return ""
+    row = (Submission.objects.filter(status=Submission.CONFIRMED, derive_from=current,
+                                     result__new_context=context)
+           .order_by("-created").values_list("description", flat=True).first())
+    return (row or "").strip()
 
 
 @operator_required
 @require_http_methods(["GET", "POST"])
 def set_context(request: HttpRequest) -> HttpResponse:
     """O1-O4: preview the logical diff from the current context of a kind, then move it."""
-    form = SetContextForm(request.POST or None)
+    form = SetContextForm(request.POST or None, initial=_initial(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        current = _current(data["kind"], data["calver"])
         if "confirm" not in request.POST:
-            return _preview_context(request, form, data, current)
+            return _preview_context(request, form, data, data["current"])
         try:
             old = catalog_actions.set_context(request.user.username, data["context"], data["kind"],
                                               data["reason"], data["calver"] or None,
-                                              expected=request.POST.get("expected", ""))
+                                              expected=request.POST.get("expected", ""),
+                                              force=data["force"])
         except CatalogError as exc:
             form.add_error(None, str(exc))
         else:
@@ -114,6 +146,15 @@ def set_context(request: HttpRequest) -> HttpResponse:
         "builds": BuildContext.objects.order_by("-created")[:20]}, status=400 if form.errors else 200)
 
 
+def _initial(request: HttpRequest) -> dict:
+    """The form's first values: `?kind=&context=` or making the edit context latest, with its reason."""
+    kind = request.GET.get("kind", "latest")
+    kind = kind if kind in catalog_actions.KINDS else "latest"
+    context = request.GET.get("context") or contexts.pointer("edit")
+    reason = submission_reason(context, contexts.pointer(kind)) if kind != "build" else ""
+    return {"kind": kind, "context": context, "reason": reason}
+
+
 def _current(kind: str, calver: str) -> str:
     if kind == "build" and calver:
         row = BuildContext.objects.filter(calver=calver.strip()).first()
@@ -123,15 +164,30 @@ def _current(kind: str, calver: str) -> str:
 
 def _preview_context(request: HttpRequest, form: SetContextForm, data: dict, current: str) -> HttpResponse:
     row = File.objects.get(name=data["context"])
-    problem = ""
+    problem, waiting = "", []
     if row.is_bad() and data["kind"] in ("latest", "build"):
         problem = f"{row.name} is marked bad and cannot become the {data['kind']} context."
+    elif data["kind"] == "latest":
+        problem, waiting = _archive_problem(row.name, data["force"])
     try:
         pairs = diffs.mapping_difference(current, row.name) if current and current != row.name else []
     except CatalogError as exc:
         pairs, problem = [], problem or f"Cannot compare with {current}: {exc}"
     return render(request, "web/operator_set_context_confirm.html", {
-        "form": form, "data": data, "current": current, "pairs": pairs, "problem": problem})
+        "form": form, "data": data, "current": current, "pairs": pairs, "problem": problem,
+        "waiting": waiting})
+
+
+def _archive_problem(pmap: str, force: bool) -> tuple[str, list[str]]:
+    """(why it cannot be confirmed, the files not archived yet) for making `pmap` latest."""
+    try:
+        waiting = activation.unarchived(activation.closure(pmap))
+    except CatalogError as exc:
+        return str(exc), []
+    if waiting and not force:
+        return (f"{len(waiting)} file(s) of {pmap} are not archived yet.  Wait for the archive, "
+                f"or go back and tick Force to make it latest anyway."), waiting
+    return "", waiting
 
 
 class MarkBadForm(forms.Form):

@@ -21,10 +21,10 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "web/home.html", {
         "latest": contexts.pointer("latest"),
         "edit": contexts.pointer("edit"),
-        "build": contexts.pointer("build"),
+        "build": contexts.newest_build(),
         "history": history,
-        "counts": {"mappings": File.objects.mappings().count(),
-                   "references": File.objects.references().count()},
+        "counts": {"mappings": File.objects.public().mappings().count(),
+                   "references": File.objects.public().references().count()},
         "activity": AuditEntry.objects.all()[:10],
         "public_url": settings.PUBLIC_URL,
     })
