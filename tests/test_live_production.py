@@ -266,6 +266,9 @@ def test_affected_datasets_are_computed_by_both_consumers(deployment, tmp_path):
     if deployment.database != "postgresql":
         pytest.skip("affected datasets run once, on PostgreSQL")
     old, new = deployment.pmap, deployment.new_context
+    # The archive takes the delivery first: only archived files may become latest.
+    deployment.manage("simulate-archive", "--steps", "3")
+    deployment.manage("watch-deliveries")
     deployment.manage("set-context", new, "--kind", "latest", "--reason", "Production test")
     out = deployment.manage("affected")
     assert f"{old} -> {new}" in out
