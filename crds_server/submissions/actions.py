@@ -212,6 +212,8 @@ def _prepare(submission: Submission) -> dict[str, Any]:
             generate_contexts=submission.generate_contexts,
         )
     result = prepared.to_json()
+    if submission.kind in NAMED_KINDS:
+        result["references"] = list(submission.extra.get("references", []))
     _check_instruments(submission, result)
     _reserve(submission, result)
     return result

@@ -57,7 +57,7 @@ def confirm(user: User, submission_id: Any, force: bool = False) -> Submission:
     # another submitter's confirm waits for this transaction and then finds it decided.
     with transaction.atomic():
         moved = Submission.objects.filter(pk=submission.pk, status=Submission.READY).update(
-            status=Submission.CONFIRMED)
+            status=Submission.CONFIRMED, updated=timezone.now())  # `updated`: when it was confirmed
         if moved != 1:
             raise SubmissionError("This submission was confirmed or cancelled meanwhile.")
         warnings = collisions(submission)
