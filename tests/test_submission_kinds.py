@@ -380,3 +380,21 @@ def test_a_good_new_context_selects_the_new_reference_without_a_warning(demo_cat
     upload = new_reference(demo_catalog, tmp_path / "ingest", "my_dark.fits")
     result = prepare([upload], tmp_path / "staging", demo_catalog.context)
     assert result.new_context == "hst_0002.pmap" and result.warnings == []
+
+
+def test_a_hand_edited_imap_and_pmap_are_delivered_naming_each_others_new_names(browser, homer,
+                                                                               demo_catalog):
+    folder = ingest.ingest_dir(homer, create=True)
+    for name in ("hst_acs_0001.imap", "hst_0001.pmap"):  # edited by hand: a comment added
+        text = (STORE / name).read_text()
+        comment = "'comment' : 'by hand',\n    'derived_from'"
+        (folder / name).write_text(text.replace("'derived_from'", comment))
+    submission = ready(browser, "/submit/mapping/", **FORM)
+    assert submission.result["renamed"] == {"hst_acs_0001.imap": "hst_acs_0002.imap",
+                                            "hst_0001.pmap": "hst_0002.pmap"}
+    assert submission.result["new_context"] == ""
+    confirmed(browser, submission)
+    pmap = rmap.Mapping.from_file(str(STORE / "hst_0002.pmap"))
+    assert pmap.selector["ACS"] == "hst_acs_0002.imap" and pmap.header["derived_from"] == "hst_0001.pmap"
+    assert File.objects.get(name="hst_0002.pmap").state == "delivered"
+    assert contexts.pointer("edit") == demo_catalog.context  # set by hand later (O2)

@@ -19,10 +19,10 @@ from crds.core import config, utils
 from . import rules
 from .certify import CertifyReport, LogFn, certify_one, ignore_log
 from .errors import SubmissionError
+from .metadata import collect_metadata
 from .processing import (
     Prepared,
     _check_selection,
-    _collect_metadata,
     _Names,
     _new_contexts,
     _refuse_if_errors,
@@ -53,7 +53,7 @@ def prepare_edit(*, kind: str, names: list[str], derive_from: str, staging: Path
                 deliverer_user=user)
     try:
         _edit(prepared, kind, names, _Names(name_taken), log)
-        _collect_metadata(prepared, [], meta)
+        collect_metadata(prepared, meta)
     except BaseException:
         for path in set(staging.iterdir()) - before:
             if path.is_dir():

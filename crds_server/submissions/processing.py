@@ -24,12 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from crds import data_file
-from crds.core import config, rmap, timestamp, utils
+from crds.core import config, rmap, utils
 from crds.refactoring import refactor
 
 from . import naming, rules
 from .certify import CertifyReport, LogFn, certify_files, certify_one, ignore_log
 from .errors import SubmissionError
+from .metadata import collect_metadata
 
 __all__ = ["Prepared", "prepare_submission", "certify_files", "CertifyReport", "SubmissionError"]
 
@@ -115,7 +116,7 @@ def prepare_submission(*, files: list[Path], derive_from: str, staging: Path, ki
         else:
             _prepare_references(prepared, files, _Names(name_taken), log, sha1_known, auto_rename,
                                 compare_old_reference, generate_contexts)
-        _collect_metadata(prepared, files, meta)
+        collect_metadata(prepared, meta)
     except BaseException:
         for path in set(staging.iterdir()) - before:
             if path.is_dir():
@@ -358,57 +359,3 @@ def _check_selection(prepared: Prepared, references: list[Path], log: LogFn) -> 
             if problem:
                 prepared.warnings.append(problem)
                 log("warning", problem)
-
-
-def _collect_metadata(prepared: Prepared, uploads: list[Path], meta: dict[str, str]) -> None:
-    staging = Path(prepared.staging)
-    observatory = utils.file_to_observatory(prepared.derive_from)
-    uploaded_as = {new: old for old, new in prepared.renamed.items()}
-    derived = {new: old for old, new in prepared.replaced_rmaps.items()}
-    for diff in prepared.diffs:
-        derived.setdefault(diff["new"], diff["old"])
-    for name in prepared.new_files():
-        path = staging / name
-        row = dict(meta, uploaded_as=uploaded_as.get(name, name), comment="",
-                   sha1sum=utils.checksum(str(path)), size=path.stat().st_size)
-        if config.is_mapping(name):
-            row.update(_mapping_metadata(path, observatory))
-            row["derived_from"] = derived.get(name, row["derived_from"])
-        else:
-            row.update(_reference_metadata(path, observatory))
-        prepared.metadata[name] = row
-
-
-def _mapping_metadata(path: Path, observatory: str) -> dict[str, Any]:
-    header = rmap.Mapping.from_file(str(path), ignore_checksum=True).header
-    instrument = str(header.get("instrument", "")).lower() if path.suffix != ".pmap" else ""
-    return dict(type="mapping", instrument=instrument,
-                filekind=str(header.get("filekind", "")).lower() if path.suffix == ".rmap" else "",
-                useafter_date=None, pedigree="", derived_from=str(header.get("derived_from", "")))
-
-
-def _reference_metadata(path: Path, observatory: str) -> dict[str, Any]:
-    instrument, filekind = utils.get_file_properties(observatory, str(path))
-    try:
-        header = data_file.get_header(str(path), observatory=observatory)
-    except Exception:
-        header = {}
-
-    def value(*keys: str) -> str:
-        found = next((header[k] for k in keys if header.get(k) not in (None, "", "UNDEFINED")), "")
-        return str(found)
-
-    return dict(type="reference", instrument=instrument, filekind=filekind, reference_file_type=filekind,
-                useafter_date=_useafter(value("USEAFTER", "META.USEAFTER", "ROMAN.META.USEAFTER")),
-                pedigree=value("PEDIGREE", "META.PEDIGREE", "ROMAN.META.PEDIGREE"),
-                comment=value("DESCRIP", "META.DESCRIPTION", "ROMAN.META.DESCRIPTION"),
-                derived_from="")
-
-
-def _useafter(text: str) -> datetime.datetime | None:
-    if not text:
-        return None
-    try:
-        return timestamp.parse_date(text).replace(tzinfo=datetime.UTC)
-    except Exception:
-        return None
