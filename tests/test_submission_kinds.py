@@ -398,3 +398,37 @@ def test_a_hand_edited_imap_and_pmap_are_delivered_naming_each_others_new_names(
     assert pmap.selector["ACS"] == "hst_acs_0002.imap" and pmap.header["derived_from"] == "hst_0001.pmap"
     assert File.objects.get(name="hst_0002.pmap").state == "delivered"
     assert contexts.pointer("edit") == demo_catalog.context  # set by hand later (O2)
+
+
+def _jwst_view(tmp_path) -> tuple[Path, Path]:
+    """A view of the JWST demo's mappings (links, as `rules.mapping_view` makes) and its references."""
+    from crds_server.catalog import demo
+
+    cache = tmp_path / "jwst-cache"
+    demo.build_demo_cache(cache, "jwst")
+    view = tmp_path / "view"
+    view.mkdir()
+    for path in (cache / "mappings" / "jwst").iterdir():
+        (view / path.name).symlink_to(path)
+    return view, cache / "references" / "jwst"
+
+
+def test_the_new_context_check_asks_a_jwst_pmap_too(tmp_path):
+    from crds_server.submissions import rules
+
+    view, references = _jwst_view(tmp_path)
+    dark_rmap = "jwst_miri_dark_0001.rmap"
+    dark = references / rmap.load_mapping(str(view / dark_rmap)).reference_names()[0]
+    assert rules.context_selection_problem(view, "jwst_0001.pmap", dark_rmap, dark) is None
+    # A new imap that lost the dark rules, in a new pmap: the rmap still selects, the context not.
+    imap = rmap.Mapping.from_file(str(view / "jwst_miri_0001.imap"))
+    imap.selector["dark"] = "N/A"
+    imap.header["name"] = "jwst_miri_0002.imap"
+    imap.write(str(view / "jwst_miri_0002.imap"))
+    pmap = rmap.Mapping.from_file(str(view / "jwst_0001.pmap"))
+    pmap.selector["MIRI"] = "jwst_miri_0002.imap"
+    pmap.header["name"] = "jwst_0002.pmap"
+    pmap.write(str(view / "jwst_0002.pmap"))
+    assert rules.selection_problem(view / dark_rmap, dark) is None
+    problem = rules.context_selection_problem(view, "jwst_0002.pmap", dark_rmap, dark)
+    assert problem and "The new context 'jwst_0002.pmap' selects" in problem and dark.name in problem
