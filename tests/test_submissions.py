@@ -375,6 +375,7 @@ def test_ready_submissions_expire_after_the_configured_time(ready, homer, settin
     assert ready.status == Submission.EXPIRED
     _nothing_kept(ready, before)
     assert ingest.ingest_paths(homer)
+    assert AuditEntry.objects.get(action="expire submission").details.startswith(f"submission {ready.id}")
 
 
 def _interrupted(homer, demo_catalog, monkeypatch) -> Submission:
