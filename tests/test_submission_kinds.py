@@ -118,7 +118,8 @@ def test_submit_references_delivers_the_references_alone_with_no_new_rules(brows
     official = submission.result["renamed"]["my_dark.fits"]
     assert submission.result["new_mappings"] == [] and submission.result["new_context"] == ""
     assert set(submission.result["metadata"]) == {official}
-    confirmed(browser, submission)
+    page = press(browser, submission)
+    assert page.status_code == 200 and "the edit context is unchanged." in page.content.decode()
     assert contexts.pointer("edit") == demo_catalog.context
     assert File.objects.get(name=official).state == "delivered"
     assert not File.objects.filter(type="mapping", state="delivered").exists()
