@@ -221,6 +221,13 @@ def test_delete_then_add_references_write_new_rules_and_move_the_edit_context(br
     assert AuditEntry.objects.filter(action="submit file", filename="hst_0003.pmap").exists()
 
 
+def test_the_started_page_counts_the_named_references(browser, demo_catalog):
+    names = [demo_reference(demo_catalog).name, demo_reference(demo_catalog, index=1).name]
+    page = repost(browser, "/delete/reference/", deleted_files=", ".join(names), **NAMED)
+    assert page.status_code == 200 and "naming 2 references is being processed" in page.content.decode()
+    assert Submission.objects.get().extra["references"] == names
+
+
 def test_delete_and_add_pages_are_listed_with_the_other_submit_pages(browser):
     body = browser.get("/").content.decode()
     for path in ("/submit/reference/", "/submit/mapping/", "/delete/reference/", "/add_existing/reference/"):
