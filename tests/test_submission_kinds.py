@@ -251,15 +251,30 @@ def test_unknown_names_and_mappings_are_refused_before_anything_starts(browser, 
     assert not Submission.objects.exists()
 
 
-def test_deleting_a_file_not_in_the_context_or_adding_one_in_it_fails(browser, demo_catalog):
+def test_deleting_a_file_not_in_the_context_or_adding_one_in_it_is_refused(browser, demo_catalog):
     present = demo_reference(demo_catalog).name
-    added = submit(browser, "/add_existing/reference/", added_files=present, **NAMED)
-    assert added.status == Submission.FAILED and f"Already in 'hst_0001.pmap': {present}" in added.error
+    page = repost(browser, "/add_existing/reference/", added_files=present, **NAMED)
+    assert page.status_code == 400 and f"Already in 'hst_0001.pmap': {present}" in error_of(page)
     deleted = ready(browser, "/delete/reference/", deleted_files=present, **NAMED)
     confirmed(browser, deleted)
-    again = submit(browser, "/delete/reference/", deleted_files=present, **NAMED)
-    assert again.status == Submission.FAILED and "Not in 'hst_0002.pmap'" in again.error
-    assert not File.objects.filter(state="uploaded").exists()
+    page = repost(browser, "/delete/reference/", deleted_files=present, **NAMED)
+    assert page.status_code == 400 and "Not in 'hst_0002.pmap'" in error_of(page)
+    assert Submission.objects.count() == 1 and not File.objects.filter(state="uploaded").exists()
+
+
+def test_processing_checks_the_context_again(demo_catalog, tmp_path):
+    """The same refusals from the processing step, which trusts nothing it was queued with."""
+    from crds_server.submissions import edits
+    from crds_server.submissions.errors import SubmissionError
+
+    present = demo_reference(demo_catalog).name
+    common = dict(derive_from="hst_0001.pmap", staging=tmp_path, description="d", change_level="SEVERE",
+                  creator="", user="homer", name_taken=lambda name: File.objects.filter(name=name).exists())
+    with pytest.raises(SubmissionError, match=f"Already in 'hst_0001.pmap': {present}"):
+        edits.prepare_edit(kind="add", names=[present], **common)
+    with pytest.raises(SubmissionError, match="nothing to delete: 0zz99999j_drk.fits"):
+        edits.prepare_edit(kind="delete", names=["0zz99999j_drk.fits"], **common)
+    assert not list(tmp_path.iterdir())
 
 
 def test_deleting_a_file_of_an_instrument_locked_by_someone_else_is_refused(browser, demo_catalog):

@@ -79,7 +79,7 @@ def start(user: User, kind: str, form: dict[str, Any], session_key: str) -> Subm
     extra = {k: str(v) for k, v in form.items() if k not in _FORM_FIELDS}
     if kind in NAMED_KINDS:
         files: list[Path] = []
-        named, instruments = intake.named_references(kind, form)
+        named, instruments = intake.named_references(kind, form, derive_from)
         extra["references"] = named
     else:
         files = ingest.ingest_paths(user)

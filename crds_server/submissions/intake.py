@@ -70,11 +70,12 @@ def generate_contexts(kind: str, form: dict[str, Any]) -> bool:
     return kind in ("batch", "delete", "add")
 
 
-def named_references(kind: str, form: dict[str, Any]) -> tuple[list[str], list[str]]:
+def named_references(kind: str, form: dict[str, Any], context: str) -> tuple[list[str], list[str]]:
     """The references a Delete or Add References form names, and their instruments.
 
     Names are separated by spaces, commas or newlines (S10); each must be a
-    confirmed reference of the catalog.
+    confirmed reference of the catalog, in `context` to be deleted, not in
+    it to be added (processing checks that again).
     """
     field = NAMED_FIELDS[kind]
     text = str(form.get(field) or "")
@@ -97,7 +98,25 @@ def named_references(kind: str, form: dict[str, Any]) -> tuple[list[str], list[s
     mappings = [name for name in names if rows[name].type != File.REFERENCE]
     if mappings:
         raise SubmissionError(f"Not a reference file: {', '.join(mappings)}.")
+    _check_membership(kind, names, context)
     return names, sorted({_instrument(rows[name]) for name in names} - {""})
+
+
+def _check_membership(kind: str, names: list[str], context: str) -> None:
+    from crds_server.catalog import loader
+
+    try:
+        in_context = set(loader.get_mapping(context).reference_names())
+    except CatalogError as exc:
+        raise SubmissionError(f"Cannot read '{context}': {exc}") from exc
+    if kind == "delete":
+        absent = [name for name in names if name not in in_context]
+        if absent:
+            raise SubmissionError(f"Not in '{context}', so nothing to delete: {', '.join(absent)}.")
+    else:
+        present = [name for name in names if name in in_context]
+        if present:
+            raise SubmissionError(f"Already in '{context}': {', '.join(present)}.")
 
 
 def _instrument(row: File) -> str:
