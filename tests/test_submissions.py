@@ -378,6 +378,17 @@ def test_ready_submissions_expire_after_the_configured_time(ready, homer, settin
     assert AuditEntry.objects.get(action="expire submission").details.startswith(f"submission {ready.id}")
 
 
+def test_expiry_counts_from_ready_not_from_a_long_wait_in_the_queue(homer, demo_catalog, settings):
+    settings.SUBMISSION_EXPIRY_HOURS = 0.5
+    put_in_ingest(demo_catalog, homer, "my_dark.fits")
+    queued = start(homer)
+    Submission.objects.filter(pk=queued.pk).update(updated=timezone.now() - datetime.timedelta(hours=2))
+    actions.process(str(queued.id))
+    assert recovery.expire_stale(timezone.now() + datetime.timedelta(minutes=10)) == []
+    queued.refresh_from_db()
+    assert queued.status == Submission.READY
+
+
 def _interrupted(homer, demo_catalog, monkeypatch) -> Submission:
     """A submission whose worker died after staging its files and reserving their names."""
     put_in_ingest(demo_catalog, homer, "my_dark.fits")

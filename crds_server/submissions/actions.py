@@ -303,7 +303,8 @@ def _parse_iso(text: str) -> datetime.datetime | None:
 def _ready(submission: Submission, result: dict[str, Any]) -> str:
     failed = result.get("certify_only") and not result.get("ok")
     status = Submission.FAILED if failed else Submission.READY
-    if _mine(submission).update(status=status, result=result, heartbeat=timezone.now()) != 1:
+    now = timezone.now()  # `updated` too: expiry counts from ready (QuerySet.update skips auto_now)
+    if _mine(submission).update(status=status, result=result, heartbeat=now, updated=now) != 1:
         return "superseded"  # recover_stuck released this attempt's reservations
     if result.get("certify_only"):  # a certification changes nothing: its links go
         shutil.rmtree(work_dir(submission.id), ignore_errors=True)
