@@ -45,6 +45,8 @@ urlpatterns = [
     path("batch_submit_references/", submit.batch_submit, name="web-batch-submit"),
     path("submit/reference/", submit.submit_references, name="web-submit-references"),
     path("submit/mapping/", submit.submit_mappings, name="web-submit-mappings"),
+    path("delete/reference/", submit.delete_references, name="web-delete-references"),
+    path("add_existing/reference/", submit.add_references, name="web-add-references"),
     path("submission_form/redcat_submit/", redcat.redcat_submit, name="web-redcat-submit"),
     path("submission_form/redcat_description.yml", redcat.redcat_description,
          name="web-redcat-description"),

@@ -20,7 +20,7 @@ from crds_server.deliveries.actions import catalogs_dir
 from crds_server.deliveries.models import Delivery
 from crds_server.locks.errors import LockError
 from crds_server.locks.models import InstrumentLock
-from crds_server.submissions import actions, ingest, recovery
+from crds_server.submissions import actions, confirming, ingest, recovery
 from crds_server.submissions.errors import SubmissionError
 from crds_server.submissions.models import Submission
 from tests.submitting import (
@@ -212,7 +212,7 @@ def test_a_cancel_racing_a_confirm_is_refused_and_leaves_no_orphan_files(ready, 
         with pytest.raises(SubmissionError, match="cannot be cancelled"):
             actions.cancel(homer, submission.id)  # the other click lands mid-way
 
-    monkeypatch.setattr(actions, "_install", install_then_cancel)
+    monkeypatch.setattr(confirming, "_install", install_then_cancel)
     assert actions.confirm(homer, ready.id).status == Submission.CONFIRMED
     assert not uncatalogued(store_files()) and not File.objects.filter(state="uploaded").exists()
 
@@ -224,12 +224,12 @@ def test_a_confirm_interrupted_mid_install_can_be_confirmed_again(ready, homer, 
         install(submission, names[:1])
         raise Killed()
 
-    monkeypatch.setattr(actions, "_install", install_half)
+    monkeypatch.setattr(confirming, "_install", install_half)
     with pytest.raises(Killed):
         actions.confirm(homer, ready.id)
     ready.refresh_from_db()
     assert ready.status == Submission.READY
-    monkeypatch.setattr(actions, "_install", install)
+    monkeypatch.setattr(confirming, "_install", install)
     assert actions.confirm(homer, ready.id).status == Submission.CONFIRMED
     assert not uncatalogued(store_files())
 
@@ -375,6 +375,18 @@ def test_ready_submissions_expire_after_the_configured_time(ready, homer, settin
     assert ready.status == Submission.EXPIRED
     _nothing_kept(ready, before)
     assert ingest.ingest_paths(homer)
+    assert AuditEntry.objects.get(action="expire submission").details.startswith(f"submission {ready.id}")
+
+
+def test_expiry_counts_from_ready_not_from_a_long_wait_in_the_queue(homer, demo_catalog, settings):
+    settings.SUBMISSION_EXPIRY_HOURS = 0.5
+    put_in_ingest(demo_catalog, homer, "my_dark.fits")
+    queued = start(homer)
+    Submission.objects.filter(pk=queued.pk).update(updated=timezone.now() - datetime.timedelta(hours=2))
+    actions.process(str(queued.id))
+    assert recovery.expire_stale(timezone.now() + datetime.timedelta(minutes=10)) == []
+    queued.refresh_from_db()
+    assert queued.status == Submission.READY
 
 
 def _interrupted(homer, demo_catalog, monkeypatch) -> Submission:

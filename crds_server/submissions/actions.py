@@ -1,13 +1,17 @@
-"""Submission actions: start, process (in a job), confirm, cancel (expiry and recovery: `recovery`).
+"""Submission actions: start, process (in a job); confirm and cancel are in `confirming`,
+collision warnings in `collisions`, expiry and recovery in `recovery`.
 
-Life of a submission (contract §5, features §2):
+Life of a submission (contract §5, features §2), the same for every kind
+(batch, references, mappings, delete, add; certify stops at ready):
 
-    start    (web request)   ingest files move into uploads/<id>/incoming; row queued; job queued
+    start    (web request)   ingest files move into uploads/<id>/incoming (certify: linked, the
+                             ingest area keeps them; delete/add: none, the files are named);
+                             locks of the files' instruments taken; row queued; job queued
     process  (job consumer)  certify, rename, new rules into uploads/<id>/staging; names reserved
                              as `uploaded` catalog rows; ready; jpoll `done`
     confirm  (web request)   staged files renamed into the file store; rows delivered; edit moves;
                              audit; archive delivery; lock released
-    cancel / expire          staged files and reserved rows removed; lock released
+    cancel / expire          staged files and reserved rows removed; audit; lock released
 
 Every status move is a conditional update of one row, so a double click or two
 workers cannot do a step twice.  Every path of `process` ends with a jpoll
@@ -19,49 +23,48 @@ from __future__ import annotations
 import datetime
 import logging
 import os
-import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from crds_server.catalog import contexts, versioning
+from crds_server.catalog import versioning
 from crds_server.catalog.errors import CatalogError
-from crds_server.catalog.models import AuditEntry, ContextPointer, File
+from crds_server.catalog.models import File
 from crds_server.jobs import jpoll
 from crds_server.jobs.errors import JobAborted
 from crds_server.lib import maintenance
 from crds_server.locks import actions as locks
-from crds_server.locks.errors import LockError
 
-from . import ingest
+from . import ingest, intake
+from .collisions import collisions
+from .common import notify as _notify
+from .common import release_reservations as _release_reservations
+from .common import restore_uploads as _restore_uploads
+from .common import result_url, work_dir
+from .confirming import _install, cancel, confirm
 from .errors import SubmissionError
 from .models import Submission
 
+__all__ = ["start", "process", "confirm", "cancel", "collisions", "work_dir", "result_url",
+           "instruments_of", "_install", "_release_reservations"]
+
 log = logging.getLogger(__name__)
-DESCRIPTION_RE = re.compile(r"^[A-Za-z0-9._/,=\-+\s]+$")
-KINDS = ("batch", "references", "mappings", "certify")
-
-
-def work_dir(submission_id: Any) -> Path:
-    return settings.SERVER_FILES / "uploads" / str(submission_id)
-
-
-def result_url(submission: Submission) -> str:
-    return f"{settings.PUBLIC_URL}/display_result/{submission.id}"
+KINDS = ("batch", "references", "mappings", "certify", "delete", "add")
+NAMED_KINDS = ("delete", "add")  # no upload: the submitter names references already in CRDS
 
 
 # ---------------------------------------------------------------- start
 
 
 def start(user: User, kind: str, form: dict[str, Any], session_key: str) -> Submission:
-    """Take the files of the user's ingest area into a new queued submission.
+    """Take the files of the user's ingest area (or, to delete or add references, the files
+    named in the form) into a new queued submission.
 
     Except for a certification (which changes nothing), the submitter must hold
     the lock of every instrument the files belong to: the missing locks are
@@ -71,23 +74,30 @@ def start(user: User, kind: str, form: dict[str, Any], session_key: str) -> Subm
     if kind not in KINDS:
         raise SubmissionError(f"Unknown submission kind '{kind}'.")
     instrument = str(form.get("instrument") or "none").lower()[:32]
-    derive_from = _derive_from(form)
-    description = _description(form, required=kind != "certify")
-    files = ingest.ingest_paths(user)
-    if not files:
-        raise SubmissionError("Your ingest area holds no files: upload the files to submit first.")
-    instruments = [] if kind == "certify" else instruments_of(files)
+    derive_from = intake.derive_from(form)
+    description = intake.description(form, required=kind != "certify")
+    extra = {k: str(v) for k, v in form.items() if k not in _FORM_FIELDS}
+    if kind in NAMED_KINDS:
+        files: list[Path] = []
+        named, instruments = intake.named_references(kind, form, derive_from)
+        extra["references"] = named
+    else:
+        files = ingest.ingest_paths(user)
+        if not files:
+            raise SubmissionError("Your ingest area holds no files: upload the files to submit first.")
+        instruments = [] if kind == "certify" else instruments_of(files)
     locks.take_for_submission(user, instruments)
     submission = Submission.objects.create(
         user=user, kind=kind, instrument=instrument, instruments=instruments, derive_from=derive_from,
         description=description, creator=str(form.get("creator") or "")[:128],
-        change_level=_change_level(form), auto_rename=_flag(form, "auto_rename", True),
-        compare_old_reference=_flag(form, "compare_old_reference", False),
-        channel_key=jpoll.session_channel(session_key), uploaded=[p.name for p in files],
-        extra={k: str(v) for k, v in form.items() if k not in _FORM_FIELDS},
+        change_level=intake.change_level(form), auto_rename=intake.flag(form, "auto_rename", True),
+        compare_old_reference=intake.flag(form, "compare_old_reference", False),
+        generate_contexts=intake.generate_contexts(kind, form),
+        channel_key=jpoll.session_channel(session_key), uploaded=[p.name for p in files], extra=extra,
     )
-    _take_files(submission, files)
-    jpoll.log(submission.channel_key, f"Submission {submission.id} of {len(files)} files queued.")
+    _take_files(submission, files, keep=kind == "certify")
+    count = len(files) or len(extra.get("references", []))
+    jpoll.log(submission.channel_key, f"Submission {submission.id} of {count} files queued.")
     _notify("started", submission)
     from .tasks import process_submission  # the job engine entry point
 
@@ -116,51 +126,26 @@ def instruments_of(files: list[Path]) -> list[str]:
 
 
 _FORM_FIELDS = {"pmap_mode", "pmap_name", "pmap_text", "instrument", "change_level", "creator",
-                "description", "auto_rename", "compare_old_reference", "csrfmiddlewaretoken"}
+                "description", "auto_rename", "compare_old_reference", "generate_contexts",
+                "csrfmiddlewaretoken", *intake.NAMED_FIELDS.values()}
 
 
-def _derive_from(form: dict[str, Any]) -> str:
-    mode = str(form.get("pmap_mode") or "pmap_edit")
-    spec = {"pmap_edit": "edit", "pmap_latest": "latest"}.get(mode)
-    text = spec if spec else str(form.get("pmap_text") or form.get("pmap_name") or "")
-    try:
-        context = contexts.resolve(text)
-    except CatalogError as exc:
-        raise SubmissionError(f"Cannot derive from '{text}': {exc}") from exc
-    if not context.endswith(".pmap"):
-        raise SubmissionError(f"Derive-from context '{context}' is not a .pmap.")
-    return context
+def _take_files(submission: Submission, files: list[Path], keep: bool = False) -> None:
+    """Move the ingest files into the submission's own directory (same file system: renames).
 
-
-def _description(form: dict[str, Any], required: bool) -> str:
-    text = str(form.get("description") or "").strip()
-    if required and not text:
-        raise SubmissionError("A description of the delivery is required.")
-    if text and not DESCRIPTION_RE.match(text):
-        raise SubmissionError("The description may only hold letters, digits, spaces and . _ / , = - +")
-    return text
-
-
-def _change_level(form: dict[str, Any]) -> str:
-    level = str(form.get("change_level") or "SEVERE").upper()
-    if level not in ("SEVERE", "MODERATE", "TRIVIAL"):
-        raise SubmissionError(f"Unknown change level '{level}'.")
-    return level
-
-
-def _flag(form: dict[str, Any], name: str, default: bool) -> bool:
-    value = form.get(name)
-    if value is None:
-        return default
-    return str(value).lower() in ("true", "1", "on", "yes")
-
-
-def _take_files(submission: Submission, files: list[Path]) -> None:
-    """Move the ingest files into the submission's own directory (same file system: renames)."""
+    With `keep` (a certification, which changes nothing) the ingest area keeps
+    them: the submission gets hard links (copies across file systems).
+    """
     incoming = work_dir(submission.id) / "incoming"
     incoming.mkdir(parents=True, exist_ok=True)
     for path in files:
-        os.replace(path, incoming / path.name)
+        if not keep:
+            os.replace(path, incoming / path.name)
+            continue
+        try:
+            os.link(path, incoming / path.name)
+        except OSError:
+            shutil.copyfile(path, incoming / path.name)
 
 
 # ---------------------------------------------------------------- process
@@ -214,19 +199,34 @@ def _prepare(submission: Submission) -> dict[str, Any]:
     staging = work_dir(submission.id) / "staging"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    prepared = prepare_submission(
-        files=_incoming(submission), derive_from=submission.derive_from, staging=staging,
-        kind="references" if submission.kind == "batch" else submission.kind,
-        auto_rename=submission.auto_rename, description=submission.description,
-        change_level=submission.change_level, creator=submission.creator,
-        user=submission.user.username, name_taken=_name_taken, sha1_known=_sha1_known,
-        log=_logger(submission), compare_old_reference=submission.compare_old_reference,
-        generate_contexts=submission.generate_contexts,
-    )
+    if submission.kind in NAMED_KINDS:
+        prepared = _prepare_named(submission, staging)
+    else:
+        prepared = prepare_submission(
+            files=_incoming(submission), derive_from=submission.derive_from, staging=staging,
+            kind="references" if submission.kind == "batch" else submission.kind,
+            auto_rename=submission.auto_rename, description=submission.description,
+            change_level=submission.change_level, creator=submission.creator,
+            user=submission.user.username, name_taken=_name_taken, sha1_known=_sha1_known,
+            log=_logger(submission), compare_old_reference=submission.compare_old_reference,
+            generate_contexts=submission.generate_contexts,
+        )
     result = prepared.to_json()
+    if submission.kind in NAMED_KINDS:
+        result["references"] = list(submission.extra.get("references", []))
     _check_instruments(submission, result)
     _reserve(submission, result)
     return result
+
+
+def _prepare_named(submission: Submission, staging: Path) -> Any:
+    from .edits import prepare_edit
+
+    return prepare_edit(
+        kind=submission.kind, names=list(submission.extra.get("references", [])),
+        derive_from=submission.derive_from, staging=staging, description=submission.description,
+        change_level=submission.change_level, creator=submission.creator,
+        user=submission.user.username, name_taken=_name_taken, log=_logger(submission))
 
 
 def _check_instruments(submission: Submission, result: dict[str, Any]) -> None:
@@ -303,8 +303,11 @@ def _parse_iso(text: str) -> datetime.datetime | None:
 def _ready(submission: Submission, result: dict[str, Any]) -> str:
     failed = result.get("certify_only") and not result.get("ok")
     status = Submission.FAILED if failed else Submission.READY
-    if _mine(submission).update(status=status, result=result, heartbeat=timezone.now()) != 1:
+    now = timezone.now()  # `updated` too: expiry counts from ready (QuerySet.update skips auto_now)
+    if _mine(submission).update(status=status, result=result, heartbeat=now, updated=now) != 1:
         return "superseded"  # recover_stuck released this attempt's reservations
+    if result.get("certify_only"):  # a certification changes nothing: its links go
+        shutil.rmtree(work_dir(submission.id), ignore_errors=True)
     jpoll.done(submission.channel_key, jpoll.DONE_FAILED if failed else jpoll.DONE_OK,
                result_url(submission))
     _notify("failed" if failed else "ready", submission)
@@ -327,145 +330,3 @@ def _fail(submission: Submission, message: str) -> str:
     jpoll.done(submission.channel_key, jpoll.DONE_FAILED, f"{message} {result_url(submission)}")
     _notify("failed", submission)
     return Submission.FAILED
-
-
-def _restore_uploads(submission: Submission) -> None:
-    """Give failed or cancelled uploads back to the user's ingest area, so nothing is lost."""
-    folder = work_dir(submission.id) / "incoming"
-    if folder.is_dir():
-        target = ingest.ingest_dir(submission.user)
-        target.mkdir(parents=True, exist_ok=True)
-        for path in folder.iterdir():
-            if not (target / path.name).exists():
-                os.replace(path, target / path.name)
-    shutil.rmtree(work_dir(submission.id), ignore_errors=True)
-
-
-def _release_reservations(submission: Submission, result: dict[str, Any]) -> None:
-    names = list(result.get("metadata", {}))
-    with transaction.atomic():
-        if File.objects.filter(name__in=names, state="uploaded").delete()[0]:
-            versioning.bump()
-
-
-# ---------------------------------------------------------------- confirm / cancel
-
-
-def _owned(user: User, submission_id: Any) -> Submission:
-    try:
-        submission = Submission.objects.select_related("user").filter(pk=submission_id).first()
-    except (ValidationError, ValueError):  # not a UUID: a mistyped or forged id
-        submission = None
-    if submission is None:
-        raise SubmissionError(f"No submission '{submission_id}'.")
-    from crds_server.accounts.actions import has_role
-
-    if submission.user_id != user.pk and not has_role(user, "operator"):
-        raise SubmissionError("Only the submitter or an operator can confirm or cancel this submission.")
-    return submission
-
-
-def collisions(submission: Submission) -> list[str]:
-    """Warnings when someone else's context became the edit context since this was derived."""
-    edit = contexts.pointer("edit")
-    if not edit or edit == submission.derive_from or edit == submission.new_context():
-        return []
-    return [f"The edit context is now '{edit}', not '{submission.derive_from}' this submission was "
-            f"derived from: confirming would drop the changes made in '{edit}'. Cancel and "
-            f"resubmit to include them, or force the confirmation."]
-
-
-def confirm(user: User, submission_id: Any, force: bool = False) -> Submission:
-    """Make a ready submission official: files in the store, rows delivered, edit moved."""
-    submission = _owned(user, submission_id)
-    if submission.status != Submission.READY or submission.result.get("certify_only"):
-        raise SubmissionError(f"Submission is {submission.status}, not ready to confirm.")
-    names = list(submission.result.get("metadata", {}))
-    # Claim first, then check and install inside the claim: a cancel, a second click or
-    # another submitter's confirm waits for this transaction and then finds it decided.
-    with transaction.atomic():
-        moved = Submission.objects.filter(pk=submission.pk, status=Submission.READY).update(
-            status=Submission.CONFIRMED)
-        if moved != 1:
-            raise SubmissionError("This submission was confirmed or cancelled meanwhile.")
-        warnings = collisions(submission)
-        if warnings and not force:
-            raise SubmissionError(warnings[0])
-        try:
-            locks.require(submission.user, submission.instruments)
-        except LockError as exc:
-            raise SubmissionError(f"Cannot confirm: {exc}") from exc
-        _install(submission, names)
-        File.objects.filter(name__in=names, state="uploaded").update(
-            state="delivered", delivery_date=timezone.now())
-        new_context = submission.new_context()
-        if new_context:
-            ContextPointer.objects.update_or_create(kind="edit", defaults={"context": new_context})
-        AuditEntry.objects.create(
-            user=user.username, action="submit file", filename=new_context or names[0],
-            why=submission.description, details=str(sorted(names)) + (" (forced)" if warnings else ""))
-        versioning.bump()
-    submission.refresh_from_db()
-    _after_confirm(user, submission, names)
-    return submission
-
-
-def _install(submission: Submission, names: list[str]) -> None:
-    """Rename the staged files into the file store (each atomic; not served until confirmed).
-
-    A staged file replaces any stray file of its name; a file already moved by an
-    interrupted confirm (staged copy gone, store copy there) counts as installed.
-    """
-    staging = work_dir(submission.id) / "staging"
-    obs = settings.OBSERVATORY
-    for name in names:
-        source = staging / name
-        kind = "mappings" if name.endswith((".pmap", ".imap", ".rmap")) else "references"
-        target = settings.FILE_CACHE / kind / obs / name
-        if source.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(source, target)
-        elif not target.exists():
-            raise SubmissionError(f"Staged file '{name}' is missing: cancel and resubmit.")
-
-
-def _after_confirm(user: User, submission: Submission, names: list[str]) -> None:
-    from crds_server.deliveries import actions as deliveries
-
-    try:
-        deliveries.deliver(names, user.username, str(submission.id))
-    except Exception:  # the catalog is consistent; an operator can redeliver
-        log.exception("delivery of submission %s failed; use crds-server redeliver", submission.id)
-    locks.release(submission.user)
-    shutil.rmtree(work_dir(submission.id), ignore_errors=True)
-    _notify("confirmed", submission)
-
-
-def cancel(user: User, submission_id: Any, status: str = Submission.CANCELLED) -> Submission:
-    """Drop a submission that is not confirmed: its staged files and reserved names go."""
-    submission = _owned(user, submission_id)
-    moved = Submission.objects.filter(
-        pk=submission.pk, status__in=[Submission.READY, Submission.FAILED, Submission.QUEUED]
-    ).update(status=status)
-    if moved != 1:
-        raise SubmissionError(f"Submission is {submission.status}: it cannot be cancelled.")
-    _release_reservations(submission, submission.result)
-    _restore_uploads(submission)
-    locks.release(submission.user)
-    submission.refresh_from_db()
-    _notify("cancelled", submission)
-    return submission
-
-
-def _notify(kind: str, submission: Submission) -> None:
-    try:
-        from crds_server.notify.actions import send_notice
-
-        send_notice(kind, user_email=submission.user.email, username=submission.user.username,
-                    subject_detail=submission.new_context() or submission.description[:60],
-                    context={"submission": submission, "url": result_url(submission),
-                             "description": submission.description, "error": submission.error,
-                             "files": submission.result.get("renamed", {}),
-                             "new_context": submission.new_context()})
-    except Exception:  # mail trouble never stops a submission
-        log.exception("notice %s for submission %s not sent", kind, submission.pk)

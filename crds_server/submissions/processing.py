@@ -24,12 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from crds import data_file
-from crds.core import config, rmap, timestamp, utils
+from crds.core import config, rmap, utils
 from crds.refactoring import refactor
 
 from . import naming, rules
 from .certify import CertifyReport, LogFn, certify_files, certify_one, ignore_log
 from .errors import SubmissionError
+from .metadata import collect_metadata
 
 __all__ = ["Prepared", "prepare_submission", "certify_files", "CertifyReport", "SubmissionError"]
 
@@ -108,14 +109,14 @@ def prepare_submission(*, files: list[Path], derive_from: str, staging: Path, ki
     meta = dict(description=description, change_level=change_level, creator_name=creator,
                 deliverer_user=user)
     try:
-        _check_request(files, kind, derive_from)
+        _check_request(files, kind, derive_from, generate_contexts)
         if kind == "mappings":
             _prepare_mappings(prepared, files, _Names(name_taken), log, sha1_known, auto_rename,
                               generate_contexts)
         else:
             _prepare_references(prepared, files, _Names(name_taken), log, sha1_known, auto_rename,
                                 compare_old_reference, generate_contexts)
-        _collect_metadata(prepared, files, meta)
+        collect_metadata(prepared, meta)
     except BaseException:
         for path in set(staging.iterdir()) - before:
             if path.is_dir():
@@ -130,7 +131,7 @@ def prepare_submission(*, files: list[Path], derive_from: str, staging: Path, ki
     return prepared
 
 
-def _check_request(files: list[Path], kind: str, derive_from: str) -> None:
+def _check_request(files: list[Path], kind: str, derive_from: str, generate_contexts: bool = True) -> None:
     if kind not in KINDS:
         raise SubmissionError(f"Unknown submission kind {kind!r}; use one of {', '.join(KINDS)}.")
     if not files:
@@ -142,11 +143,14 @@ def _check_request(files: list[Path], kind: str, derive_from: str) -> None:
         if not NAME_RE.match(name):
             raise SubmissionError(f"File name {name!r} is not allowed.")
         mapping = config.is_mapping(name)
-        if kind == "mappings" and not name.endswith(".rmap"):
-            raise SubmissionError(f"{name!r} is not an .rmap; mapping submissions take .rmap files "
-                                  f"and generate the .imap and .pmap.")
+        if kind == "mappings" and not mapping:
+            raise SubmissionError(f"{name!r} is not a mapping (.rmap, .imap or .pmap).")
         if kind != "mappings" and (mapping or not config.is_reference(name)):
             raise SubmissionError(f"{name!r} is not a reference file.")
+    contexts = [name for name in names if not name.endswith(".rmap")]
+    if kind == "mappings" and generate_contexts and contexts:
+        raise SubmissionError(f"{', '.join(contexts)}: .imap and .pmap files cannot be submitted with "
+                              f"Generate Contexts; submit them without it and set the context by hand.")
     rules.load_context(derive_from)
 
 
@@ -217,22 +221,35 @@ def _new_rules_for_references(prepared: Prepared, staged: list[Path], names: _Na
     _refuse_if_errors(report)
     prepared.replaced_rmaps = replaced
     _new_contexts(prepared, names, log)
-    for path in staged:
-        _check_selection(prepared, path, log)
+    _check_selection(prepared, staged, log)
 
 
 def _prepare_mappings(prepared: Prepared, files: list[Path], names: _Names, log: LogFn,
                       sha1_known: Callable[[str], str | None], auto_rename: bool,
                       generate_contexts: bool) -> None:
+    """Hand-edited mappings (S9): rmaps, and without Generate Contexts also imaps and pmaps.
+
+    An .imap or .pmap may name mappings of the catalog or of this submission
+    (whose new names it then gets); it is delivered as it is and the edit
+    context stays: the operator sets the context by hand (two-phase, O2).
+    """
+    files = sorted(files, key=lambda p: _map_rank(p.name))
     _refuse_duplicates(files, sha1_known)
-    _certify_or_refuse(prepared, files, log, compare=False)
+    rmaps = [p for p in files if p.suffix == ".rmap"]
+    contexts = [p for p in files if p.suffix != ".rmap"]
+    _certify_or_refuse(prepared, rmaps, log, compare=False)
+    if contexts:
+        _certify_contexts(prepared, contexts, {p.name for p in files}, names, log)
     observatory = utils.file_to_observatory(prepared.derive_from)
     pmap = rules.load_context(prepared.derive_from)
     staging = Path(prepared.staging)
     for path in files:
-        instrument, filekind = utils.get_file_properties(observatory, str(path))
         old = pmap.get_equivalent_mapping(str(path))
-        old_name = old.basename if old is not None else f"{observatory}_{instrument}_{filekind}.rmap"
+        if old is not None:
+            old_name = old.basename
+        else:
+            instrument, filekind = utils.get_file_properties(observatory, str(path))
+            old_name = f"{observatory}_{instrument}_{filekind}.rmap"
         if auto_rename:
             name = naming.next_mapping_name(old_name, names.taken)
         elif names.taken(path.name):
@@ -249,9 +266,33 @@ def _prepare_mappings(prepared: Prepared, files: list[Path], names: _Names, log:
         _new_contexts(prepared, names, log, rmaps=list(prepared.new_mappings))
 
 
+def _certify_contexts(prepared: Prepared, contexts: list[Path], submitted: set[str], names: _Names,
+                      log: LogFn) -> None:
+    """Certify hand-edited .imaps/.pmaps; every mapping they name is in CRDS or in this submission."""
+    report = prepared.certify
+    assert report is not None
+    for path in contexts:
+        result = report.result(path.name)
+        log("log_message", f"Certifying {path.name!r} ...")
+        certify_one(path, prepared.derive_from, result, sink=log)
+        try:
+            named = rules.named_mappings(path)
+        except Exception as exc:
+            result.errors.append(f"{path.name!r} cannot be read: {exc}")
+            continue
+        for name in sorted(named - submitted):
+            if not names.name_taken(name) or not rules.in_store(name):
+                result.errors.append(f"{path.name!r} names {name!r}, which is neither in CRDS nor in "
+                                     f"this submission.")
+    _refuse_if_errors(report)
+
+
 def _stage_mapping(prepared: Prepared, upload: Path, target: Path, derived_from: str | None,
                    log: LogFn) -> None:
-    """Copy an uploaded rmap to `target`, refreshing a stale checksum, and set name/derived_from."""
+    """Copy an uploaded mapping to `target`, refreshing a stale checksum, and set name/derived_from.
+
+    An .imap/.pmap naming mappings of this submission is made to name their new names.
+    """
     shutil.copyfile(upload, target)
     problem = rules.checksum_problem(target)
     if problem:
@@ -259,6 +300,8 @@ def _stage_mapping(prepared: Prepared, upload: Path, target: Path, derived_from:
         prepared.warnings.append(text)
         log("warning", text)
         rmap.Mapping.from_file(str(target), ignore_checksum=True).write()
+    if target.suffix != ".rmap" and rules.rename_selections(target, prepared.renamed):
+        log("log_message", f"{target.name!r} now names the new mappings of this submission.")
     refactor.update_derivation(str(target), derived_from)
     if target.name != upload.name:
         log("log_message", f"Renamed {upload.name!r} -> {target.name!r}")
@@ -292,72 +335,27 @@ def _map_rank(name: str) -> tuple[int, str]:
     return ({".rmap": 0, ".imap": 1, ".pmap": 2}[Path(name).suffix], name)
 
 
-def _check_selection(prepared: Prepared, reference: Path, log: LogFn) -> None:
+def _check_selection(prepared: Prepared, references: list[Path], log: LogFn) -> None:
+    """Warn when the new rmap, or the new context through its new imap, does not select a new
+    reference for a header made from the reference's own matching values (HST and JWST alike)."""
     staging = Path(prepared.staging)
     observatory = utils.file_to_observatory(prepared.derive_from)
-    instrument, filekind = utils.get_file_properties(observatory, str(reference))
-    new_rmap = next((new for new in prepared.replaced_rmaps.values()
-                     if utils.get_file_properties(observatory, new) == (instrument, filekind)), None)
-    if new_rmap is None:
-        return
-    try:
-        problem = rules.selection_problem(staging / new_rmap, reference)
-    except Exception as exc:
-        problem = f"Could not check that {new_rmap!r} selects {reference.name!r}: {exc}"
-    if problem:
-        prepared.warnings.append(problem)
-        log("warning", problem)
-
-
-def _collect_metadata(prepared: Prepared, uploads: list[Path], meta: dict[str, str]) -> None:
-    staging = Path(prepared.staging)
-    observatory = utils.file_to_observatory(prepared.derive_from)
-    uploaded_as = {new: old for old, new in prepared.renamed.items()}
-    derived = {new: old for old, new in prepared.replaced_rmaps.items()}
-    for diff in prepared.diffs:
-        derived.setdefault(diff["new"], diff["old"])
-    for name in prepared.new_files():
-        path = staging / name
-        row = dict(meta, uploaded_as=uploaded_as.get(name, name), comment="",
-                   sha1sum=utils.checksum(str(path)), size=path.stat().st_size)
-        if config.is_mapping(name):
-            row.update(_mapping_metadata(path, observatory))
-            row["derived_from"] = derived.get(name, row["derived_from"])
-        else:
-            row.update(_reference_metadata(path, observatory))
-        prepared.metadata[name] = row
-
-
-def _mapping_metadata(path: Path, observatory: str) -> dict[str, Any]:
-    header = rmap.Mapping.from_file(str(path), ignore_checksum=True).header
-    instrument = str(header.get("instrument", "")).lower() if path.suffix != ".pmap" else ""
-    return dict(type="mapping", instrument=instrument,
-                filekind=str(header.get("filekind", "")).lower() if path.suffix == ".rmap" else "",
-                useafter_date=None, pedigree="", derived_from=str(header.get("derived_from", "")))
-
-
-def _reference_metadata(path: Path, observatory: str) -> dict[str, Any]:
-    instrument, filekind = utils.get_file_properties(observatory, str(path))
-    try:
-        header = data_file.get_header(str(path), observatory=observatory)
-    except Exception:
-        header = {}
-
-    def value(*keys: str) -> str:
-        found = next((header[k] for k in keys if header.get(k) not in (None, "", "UNDEFINED")), "")
-        return str(found)
-
-    return dict(type="reference", instrument=instrument, filekind=filekind, reference_file_type=filekind,
-                useafter_date=_useafter(value("USEAFTER", "META.USEAFTER", "ROMAN.META.USEAFTER")),
-                pedigree=value("PEDIGREE", "META.PEDIGREE", "ROMAN.META.PEDIGREE"),
-                comment=value("DESCRIP", "META.DESCRIPTION", "ROMAN.META.DESCRIPTION"),
-                derived_from="")
-
-
-def _useafter(text: str) -> datetime.datetime | None:
-    if not text:
-        return None
-    try:
-        return timestamp.parse_date(text).replace(tzinfo=datetime.UTC)
-    except Exception:
-        return None
+    replaced = [diff["old"] for diff in prepared.diffs]
+    with rules.mapping_view(prepared.derive_from, staging, prepared.new_mappings, replaced) as view:
+        for reference in references:
+            instrument, filekind = utils.get_file_properties(observatory, str(reference))
+            new_rmap = next((new for new in prepared.replaced_rmaps.values()
+                             if utils.get_file_properties(observatory, new) == (instrument, filekind)),
+                            None)
+            if new_rmap is None:
+                continue
+            try:
+                problem = rules.selection_problem(staging / new_rmap, reference)
+                if not problem and prepared.new_context:
+                    problem = rules.context_selection_problem(view, prepared.new_context, new_rmap,
+                                                              reference)
+            except Exception as exc:
+                problem = f"Could not check that {new_rmap!r} selects {reference.name!r}: {exc}"
+            if problem:
+                prepared.warnings.append(problem)
+                log("warning", problem)

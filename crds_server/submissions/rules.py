@@ -168,3 +168,75 @@ def checksum_problem(path: Path) -> str | None:
     except Exception as exc:
         return f"{path.name!r}: {exc}"
     return None
+
+
+def named_mappings(path: Path) -> set[str]:
+    """The mappings an .imap or .pmap file names in its selector (raw values, nothing loaded)."""
+    mapping = rmap.Mapping.from_file(str(path), ignore_checksum=True)
+    return {str(value) for value in mapping.selector.values() if config.is_mapping(str(value))}
+
+
+def in_store(name: str) -> bool:
+    """Whether the mapping `name` has its bytes in the server's store (the library's cache)."""
+    try:
+        return os.path.exists(config.locate_mapping(name))
+    except Exception:
+        return False
+
+
+def rename_selections(path: Path, renamed: dict[str, str]) -> bool:
+    """Make the .imap/.pmap at `path` name `renamed[old]` wherever it names `old`; rewrite
+    it (with a fresh checksum) when anything changed."""
+    mapping = rmap.Mapping.from_file(str(path), ignore_checksum=True)
+    changed = False
+    for key, value in list(mapping.selector.items()):
+        if str(value) in renamed and renamed[str(value)] != str(value):
+            mapping.selector[key] = renamed[str(value)]
+            changed = True
+    if changed:
+        mapping.write(str(path))
+    return changed
+
+
+def rmaps_naming(context: str, references: list[str]) -> dict[str, list[str]]:
+    """{rmap of `context`: the `references` it names}; a reference named by none is left out."""
+    pmap = load_context(context)
+    wanted, found = set(references), {}
+    for imap in pmap.selections.normal_values():
+        for mapping in imap.selections.normal_values():
+            named = sorted(wanted & set(mapping.reference_names()))
+            if named:
+                found[mapping.basename] = named
+    return found
+
+
+def delete_references(context: str, references: list[str], staging: Path, taken: Taken,
+                      report: CertifyReport, sink: LogFn = ignore_log) -> dict[str, str]:
+    """Write new rmaps in `staging` without `references` (S10); return {old rmap: new rmap}."""
+    replaced: dict[str, str] = {}
+    for old, group in sorted(rmaps_naming(context, references).items()):
+        new_name = next_mapping_name(old, taken)
+        new_path = staging / new_name
+        with capture(report.result(new_name), sink, strip=(str(staging),)):
+            refactor.rmap_delete_references(config.locate_mapping(old), str(new_path), group)
+            refactor.update_derivation(str(new_path), old)
+        sink("log_message", f"Generated {new_name!r} from {old!r} without {', '.join(group)}.")
+        replaced[old] = new_name
+    return replaced
+
+
+def context_selection_problem(view: Path, context: str, rmap_name: str, reference: Path) -> str | None:
+    """None if the new context `context` (loaded from `view`) selects `reference` for a header
+    made from the reference's own matching values, as its new rmap `rmap_name` does; else why not."""
+    new_rmap = rmap.load_mapping(rmap_name, path=str(view), ignore_checksum=True)
+    if new_rmap.get_hook("rmap_update_headers", None):
+        return None  # the header varies by type-specific hooks; no cheap check
+    pmap = rmap.load_mapping(context, path=str(view), ignore_checksum=True)
+    header = dict(new_rmap.get_refactor_header(str(reference)))
+    header[pmap.instrument_key] = new_rmap.instrument.upper()
+    filekind = new_rmap.filekind.lower()
+    chosen = pmap.get_best_references(header, include=[filekind]).get(filekind)
+    if chosen == reference.name:
+        return None
+    return (f"The new context {context!r} selects {chosen!r}, not {reference.name!r}, for the "
+            f"matching values of {reference.name!r}, although {rmap_name!r} does.")

@@ -1,4 +1,5 @@
-"""Submission pages: certify, batch / reference / mapping submit, results, confirm (ReDCaT: `redcat`).
+"""Submission pages: certify, batch / reference / mapping submit, delete / add references, results,
+confirm (ReDCaT: `redcat`).
 
 Every form is a "repost" page (GET sets the csrftoken cookie, POST submits) as
 `crds submit` expects (contract §5.4).  Errors are shown in a
@@ -24,7 +25,27 @@ from crds_server.submissions.errors import SubmissionError
 from crds_server.submissions.models import Submission
 
 TITLES = {"batch": "Batch Submit References", "references": "Submit References",
-          "mappings": "Submit Mappings", "certify": "Certify Files", "redcat": "Extended Batch Submit"}
+          "mappings": "Submit Mappings", "certify": "Certify Files", "redcat": "Extended Batch Submit",
+          "delete": "Delete References", "add": "Add References"}
+# What each page does, in the feature map's terms (S2, S4, S8-S11), shown above its form.
+HELP = {
+    "batch": "Certifies the references, inserts them into new rmaps of the derive-from context and "
+             "writes the new imaps and pmap; confirming makes that pmap the edit context.",
+    "references": "Certifies and delivers the references alone, with no new rules: they stay "
+                  "orphans until a mapping submission or Add References refers to them.",
+    "mappings": "For hand-edited rules. With Generate Contexts, new imaps and a new pmap are "
+                "written for the submitted rmaps and confirming makes that pmap the edit context. "
+                "Without it the mappings (rmaps, imaps or pmaps, each naming only files in CRDS or "
+                "in this submission) are delivered as they are, and the context is set by hand.",
+    "certify": "Certifies the files against the comparison context; nothing is submitted and the "
+               "files stay in your ingest area.",
+    "delete": "Writes new rmaps without the named references, and new imaps and pmap. The files "
+              "stay in CRDS (older contexts still use them); confirm or cancel follows.",
+    "add": "Inserts references already in CRDS into the rmaps of the derive-from context, with new "
+           "imaps and pmap: to undo a Delete References or bring files back from a branch.",
+}
+
+
 class SubmitForm(forms.Form):
     """The fields `crds submit` posts (contract §5.4); others (ReDCaT) pass through."""
 
@@ -41,14 +62,53 @@ class SubmitForm(forms.Form):
     compare_old_reference = forms.BooleanField(required=False)
 
 
+class MappingsForm(SubmitForm):
+    """Submit Mappings (S9): the submit fields and the Generate Contexts checkbox."""
+
+    generate_contexts = forms.BooleanField(required=False, initial=True, label="Generate contexts")
+
+
+class DeletedForm(forms.Form):
+    """Delete References (S10): names of references in CRDS, derive-from context, description."""
+
+    deleted_files = forms.CharField(
+        label="Deleted files", widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="Names of references in CRDS, separated by spaces, commas or newlines.")
+    pmap_mode = SubmitForm.base_fields["pmap_mode"]
+    pmap_text = SubmitForm.base_fields["pmap_text"]
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class AddedForm(forms.Form):
+    """Add References (S11): names of references in CRDS, derive-from context, description."""
+
+    added_files = forms.CharField(
+        label="Added files", widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="Names of references in CRDS, separated by spaces, commas or newlines.")
+    pmap_mode = SubmitForm.base_fields["pmap_mode"]
+    pmap_text = SubmitForm.base_fields["pmap_text"]
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+
+
+FORMS = {"mappings": MappingsForm, "delete": DeletedForm, "add": AddedForm}
+
+
+def _form(kind: str, data=None) -> forms.Form:
+    return FORMS.get(kind, SubmitForm)(data)
+
+
+def _context(kind: str, form: forms.Form, **more) -> dict:
+    return {"form": form, "kind": kind, "title": TITLES[kind], "help": HELP.get(kind, ""),
+            "named": kind in actions.NAMED_KINDS, **more}
+
+
 def _page(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
     return render(request, f"web/{template}", context, status=status)
 
 
 def _refuse(request: HttpRequest, kind: str, message: str, status: int) -> HttpResponse:
-    form = SubmitForm(request.POST or None)
-    return _page(request, "submit_form.html",
-                 {"form": form, "kind": kind, "title": TITLES[kind], "error": message}, status)
+    form = _form(kind, request.POST or None)
+    return _page(request, "submit_form.html", _context(kind, form, error=message), status)
 
 
 @ensure_csrf_cookie
@@ -56,8 +116,8 @@ def submit_view(request: HttpRequest, kind: str) -> HttpResponse:
     if not has_role(request.user, "submitter"):
         return _refuse(request, kind, "Log in as a submitter first.", 403)
     if request.method != "POST":
-        return _page(request, "submit_form.html", {"form": SubmitForm(), "kind": kind,
-                                                    "title": TITLES[kind], "ingest": _ingest(request)})
+        ingest = [] if kind in actions.NAMED_KINDS else _ingest(request)
+        return _page(request, "submit_form.html", _context(kind, _form(kind), ingest=ingest))
     try:
         submission = actions.start(request.user, "batch" if kind == "redcat" else kind,
                                    request.POST.dict(), request.session.session_key or "")
@@ -91,6 +151,14 @@ def submit_mappings(request: HttpRequest) -> HttpResponse:
 
 def certify(request: HttpRequest) -> HttpResponse:
     return submit_view(request, "certify")
+
+
+def delete_references(request: HttpRequest) -> HttpResponse:
+    return submit_view(request, "delete")
+
+
+def add_references(request: HttpRequest) -> HttpResponse:
+    return submit_view(request, "add")
 
 
 @ensure_csrf_cookie
