@@ -329,3 +329,18 @@ def test_the_archive_notices_of_a_redcat_delivery_go_to_the_other_email_addresse
 def test_an_anonymous_visitor_gets_a_403_with_an_error_div(demo_catalog):
     page = Client(enforce_csrf_checks=True).get(PAGE)
     assert page.status_code == 403 and "Log in" in error_of(page)
+
+
+def test_a_refusal_after_the_answers_are_checked_keeps_the_answers_on_the_page(browser):
+    shutil.rmtree(Path(settings.SERVER_FILES) / "ingest")  # refused by the submission itself
+    page = post(browser, **ANSWERS)
+    assert page.status_code == 400 and "ingest area holds no files" in error_of(page)
+    assert not Submission.objects.exists()
+    soup = BeautifulSoup(page.content, "html.parser")
+    assert soup.find(attrs={"name": "deliverer"})["value"] == "Homer Simpson"
+    assert soup.find(attrs={"name": "jira_issue"})["value"] == "REDCAT-25"
+
+
+def test_the_site_menu_links_the_extended_batch_submit_page(browser):
+    nav = BeautifulSoup(browser.get("/").content, "html.parser").find("nav")
+    assert nav.find("a", href=PAGE).get_text() == "Extended batch submit"

@@ -37,8 +37,11 @@ def redcat_submit(request: HttpRequest) -> HttpResponse:
         # 200 with the error div: of a 4xx answer `crds rc_submit` prints only the status
         # (contract §5.6), and its user must learn which answer to fix.
         return _page(request, redcat_form(request.POST), str(exc))
-    request.POST = _checked_post(request.POST, answers)
-    return submit_view(request, "redcat")
+    posted = request.POST
+    request.POST = _checked_post(posted, answers)
+    # A refusal after the checks (a lock held, an empty ingest area) keeps the answers too.
+    return submit_view(request, "redcat",
+                       refuse=lambda message, status: _page(request, redcat_form(posted), message, status))
 
 
 def redcat_description(request: HttpRequest) -> HttpResponse:

@@ -9,6 +9,8 @@ does not exist at all (§5.6).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
@@ -112,21 +114,25 @@ def _refuse(request: HttpRequest, kind: str, message: str, status: int) -> HttpR
 
 
 @ensure_csrf_cookie
-def submit_view(request: HttpRequest, kind: str) -> HttpResponse:
+def submit_view(request: HttpRequest, kind: str,
+                refuse: Callable[[str, int], HttpResponse] | None = None) -> HttpResponse:
+    """The submit pages' GET and POST; `refuse(message, status)` renders a refused POST
+    (default: this kind's form) so a page with more fields keeps its answers."""
     if not has_role(request.user, "submitter"):
         return _refuse(request, kind, "Log in as a submitter first.", 403)
     if request.method != "POST":
         ingest = [] if kind in actions.NAMED_KINDS else _ingest(request)
         return _page(request, "submit_form.html", _context(kind, _form(kind), ingest=ingest))
+    refuse = refuse or (lambda message, status: _refuse(request, kind, message, status))
     try:
         submission = actions.start(request.user, "batch" if kind == "redcat" else kind,
                                    request.POST.dict(), request.session.session_key or "")
     except LockError as exc:
         # 200 with the error div: of a 4xx answer `crds submit` prints only the status
         # (contract §5.6), and its user must learn who holds the instrument.
-        return _refuse(request, kind, str(exc), 200)
+        return refuse(str(exc), 200)
     except SubmissionError as exc:
-        return _refuse(request, kind, str(exc), 400)
+        return refuse(str(exc), 400)
     return _page(request, "submit_started.html", {"submission": submission,
                                                    "url": actions.result_url(submission)})
 
