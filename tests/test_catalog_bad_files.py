@@ -112,6 +112,15 @@ def test_unknown_files_a_missing_reason_and_an_unknown_kind_are_refused(second):
     assert bad_names() == set()
 
 
+@pytest.mark.parametrize("reason", ["<script>alert(1)</script>", "bad\x00file", "x" * 2001])
+def test_a_reason_outside_the_characters_of_descriptions_or_too_long_is_refused(second, reason):
+    with pytest.raises(BadContextError, match="reason"):
+        actions.mark_bad("marge", [second["rmap"]], reason)
+    with pytest.raises(BadContextError, match="reason"):
+        actions.mark_ok("marge", [second["rmap"]], reason)
+    assert bad_names() == set()
+
+
 def test_every_change_is_audited_with_the_reason(second):
     actions.mark_bad("marge", [second["rmap"]], "wrong rules")
     entries = {e.filename: e for e in AuditEntry.objects.filter(action="mark bad")}

@@ -100,7 +100,7 @@ def test_help_explains_contexts_states_and_bad_files(client, db):
 
 def _states(page: str) -> dict[str, str]:
     """{state: its description} from the help page's list of states."""
-    section = page.split('id="states"', 1)[1].split('id="bad"', 1)[0]
+    section = page.split('id="states"', 1)[1].split('id="submitting"', 1)[0]
     return dict(re.findall(r"<dt>([a-z\-]+)</dt><dd>(.*?)</dd>", section))
 
 
@@ -113,6 +113,15 @@ def test_help_describes_the_states_this_server_uses_and_their_life_cycle(client,
     assert "Confirmed" in states["delivered"] and "served" in states["delivered"]
     assert "picked up" in states["submitted"] and "waiting to be confirmed" not in states["submitted"]
     assert "only it" in states["latest"] and "previous pmap goes back" in states["latest"]
+
+
+def test_help_describes_every_submission_kind(client, db):
+    page = client.get("/help/").content.decode()
+    section = page.split('id="submitting"', 1)[1].split('id="bad"', 1)[0]
+    kinds = re.findall(r"<dt>(.*?)</dt>", section)
+    assert kinds == ["Batch submit / Extended batch submit", "Submit references", "Submit mappings",
+                     "Delete references / Add references", "Certify"]
+    assert "no new rules" in section and "Generate contexts" in section
 
 
 def test_home_links_to_every_public_page(client, demo_catalog):

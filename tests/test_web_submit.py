@@ -99,6 +99,8 @@ def test_an_empty_ingest_area_or_bad_description_is_a_400_with_an_error_div(brow
     put_in_ingest(demo_catalog, homer, "my_dark.fits")
     page = repost(browser, "/batch_submit_references/", **dict(BATCH, description="<b>"))
     assert page.status_code == 400 and "may only hold" in error_of(page)
+    page = repost(browser, "/batch_submit_references/", **dict(BATCH, description="d" * 2001))
+    assert page.status_code == 400 and "longer than 2000" in error_of(page)
     assert not Submission.objects.exists()
 
 

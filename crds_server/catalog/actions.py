@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from crds.core import config as crds_config
 from django.db import transaction
 from django.utils import timezone
 
+from crds_server.lib import plaintext
 from crds_server.security import actions as pipeline_keys
 
 from . import activation, badfiles, contexts, versioning
@@ -18,8 +17,6 @@ KINDS = ("latest", "edit", "build", "versions")
 
 
 # Reasons and descriptions: the characters submission descriptions allow (features.md O1).
-REASON_RE = re.compile(r"^[A-Za-z0-9._/,=\-+\s]+$")
-REASON_MAX = 2000
 
 
 def set_context(user: str, context: str, kind: str, reason: str, calver: str | None = None,
@@ -84,10 +81,9 @@ def check_reason(reason: object) -> str:
     text = reason.strip() if isinstance(reason, str) else ""
     if not text:
         raise BadContextError("A reason is required to change a context.")
-    if len(text) > REASON_MAX:
-        raise BadContextError(f"The reason is longer than {REASON_MAX} characters.")
-    if not REASON_RE.match(text):
-        raise BadContextError("The reason may only hold letters, digits, spaces and . _ / , = - +")
+    refused = plaintext.problem(text, "reason")
+    if refused:
+        raise BadContextError(refused)
     return text
 
 
@@ -188,8 +184,12 @@ def _apply(user: str, plan: badfiles.BadPlan, bad: bool, reason: str) -> badfile
 
 
 def _require_reason(reason: str) -> None:
-    if not reason or not reason.strip():
+    text = reason.strip() if isinstance(reason, str) else ""
+    if not text:
         raise BadContextError("A reason is required to mark files bad or OK.")
+    refused = plaintext.problem(text, "reason")
+    if refused:
+        raise BadContextError(refused)
 
 
 def _flag(names: list[str], flag: str, value: bool) -> list[str]:

@@ -16,10 +16,10 @@ from django.conf import settings
 from crds_server.catalog import contexts
 from crds_server.catalog.errors import CatalogError
 from crds_server.catalog.models import File
+from crds_server.lib import plaintext
 
 from .errors import SubmissionError
 
-DESCRIPTION_RE = re.compile(r"^[A-Za-z0-9._/,=\-+\s]+$")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$")
 MAX_NAMED = 200  # references one Delete or Add References submission may name
 NAMED_FIELDS = {"delete": "deleted_files", "add": "added_files"}
@@ -43,8 +43,9 @@ def description(form: dict[str, Any], required: bool) -> str:
     text = str(form.get("description") or "").strip()
     if required and not text:
         raise SubmissionError("A description of the delivery is required.")
-    if text and not DESCRIPTION_RE.match(text):
-        raise SubmissionError("The description may only hold letters, digits, spaces and . _ / , = - +")
+    refused = plaintext.problem(text, "description") if text else None
+    if refused:
+        raise SubmissionError(refused)
     return text
 
 

@@ -30,6 +30,7 @@ from crds_server.catalog.errors import CatalogError
 from crds_server.catalog.models import AuditEntry, BuildContext, File
 from crds_server.deliveries import actions as deliveries
 from crds_server.deliveries.models import Delivery
+from crds_server.lib import plaintext
 from crds_server.locks import actions as locks
 from crds_server.locks.models import InstrumentLock
 from crds_server.submissions.models import Submission
@@ -75,7 +76,7 @@ class SetContextForm(forms.Form):
     context = forms.ChoiceField(label="Set to")
     calver = forms.CharField(max_length=64, required=False, label="CAL_VER (build only)")
     reason = forms.CharField(
-        max_length=catalog_actions.REASON_MAX, required=False, label="Reason for change",
+        max_length=plaintext.MAX_LENGTH, required=False, label="Reason for change",
         widget=forms.Textarea(attrs={"rows": 3, "cols": 70}),
         help_text="letters, digits, spaces and . _ / , = - + only; for a one-step change from a "
                   "confirmed submission, its description is used when left empty")
