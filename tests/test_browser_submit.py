@@ -114,3 +114,52 @@ def test_a_submitter_uploads_submits_and_confirms_a_new_reference(page, server, 
     page.goto(server.url + "/")
     assert page.get_by_role("row", name=f"Edit context {new_pmap}", exact=True).is_visible()
     _shot(page, "home")
+
+
+def _edit_context_darks(server: LiveServer) -> tuple[str, set[str]]:
+    """The edit context and the ACS darks its rules name, read by the crds library from the store."""
+    from crds.core import rmap
+
+    edit = server.rpc("get_server_info")["result"]["edit_context"]
+    store = server.home / "file_cache" / "mappings" / "hst"
+    pmap = rmap.load_mapping(edit, path=str(store), ignore_checksum=True)
+    return edit, set(pmap.get_imap("acs").get_rmap("darkfile").reference_names())
+
+
+def _submit_named(page, server: LiveServer, url: str, field: str, name: str, why: str) -> str:
+    """Fill a names form (Delete or Add References), submit and confirm; the new context."""
+    page.goto(server.url + url)
+    page.get_by_label(field).fill(name)
+    page.get_by_label("Description").fill(why)
+    _shot(page, url.strip("/").replace("/", "_"))
+    page.get_by_role("button", name="Submit").click()
+    page.get_by_role("heading", name="Submission queued").wait_for()
+    page.get_by_role("link", name="results page").click()
+    page.wait_for_url("**/display_result/**")
+    assert _wait_until_processed(page) == "Submission ready", page.content()[-4000:]
+    new_pmap = page.locator("#new_context").inner_text()
+    page.get_by_role("button", name="Confirm").click()
+    page.get_by_role("heading", name="Submission confirmed").wait_for()
+    return new_pmap
+
+
+def test_a_submitter_deletes_a_reference_from_the_rules_then_adds_it_back(page, server):
+    page.goto(server.url + "/logout/")
+    page.goto(server.url + "/login/?next=/delete/reference/")
+    page.get_by_label("Lock Instrument").select_option("acs")
+    page.get_by_label("User name or e-mail").fill("alice")
+    page.get_by_label("Password or API token").fill("secret")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/delete/reference/")
+    before, darks = _edit_context_darks(server)
+    dark = sorted(darks)[0]
+
+    dropped = _submit_named(page, server, "/delete/reference/", "Deleted files", dark,
+                            "Drop one ACS dark before marking it bad")
+    edit, darks_now = _edit_context_darks(server)
+    assert edit == dropped != before and darks_now == darks - {dark}
+
+    restored = _submit_named(page, server, "/add_existing/reference/", "Added files", dark,
+                             "Bring the ACS dark back")
+    edit, darks_now = _edit_context_darks(server)
+    assert edit == restored != dropped and darks_now == darks
