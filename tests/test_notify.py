@@ -131,6 +131,13 @@ def test_an_address_list_is_split_on_commas_semicolons_and_blanks_and_bounded():
     assert addresses.lenient("x, a@example.org, " + "b" * 300 + "@example.org") == ["a@example.org"]
 
 
+@pytest.mark.parametrize("address", ["root@[10.0.0.1]", "root@[127.0.0.1]"])
+def test_an_address_at_an_ip_literal_is_refused_and_never_mailed(address):
+    with pytest.raises(addresses.AddressError, match="IP address"):
+        addresses.parse(f"a@example.org, {address}")
+    assert addresses.lenient(f"a@example.org, {address}") == ["a@example.org"]
+
+
 @pytest.mark.parametrize("usecase", ["test", "ops"])
 def test_a_test_or_ops_server_mails_no_link_to_the_machine_itself_and_says_why(settings, mailoutbox,
                                                                                  usecase):

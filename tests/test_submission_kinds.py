@@ -333,7 +333,7 @@ def test_two_ready_submissions_from_one_rmap_warn_and_confirm_needs_force(browse
     assert refused.status_code == 400 and "both derived from" in error_of(refused)
     assert confirmed(browser, first, "force").status == Submission.CONFIRMED
     # The second now collides with a submission confirmed since it started (and the edit moved).
-    text = " ".join(actions.collisions(second))
+    text = " ".join(actions.collisions(second, homer))
     assert f"submission {first.id}" in text and "confirmed" in text and "edit context is now" in text
 
 
@@ -342,7 +342,7 @@ def test_the_same_uploaded_name_in_two_submissions_warns(browser, homer, demo_ca
     first = ready(browser, "/batch_submit_references/", **FORM)
     put_in_ingest(demo_catalog, homer, "same.fits", rmap_name="hst_acs_flshfile_0001.rmap")
     second = ready(browser, "/batch_submit_references/", **FORM)
-    warnings = actions.collisions(second)
+    warnings = actions.collisions(second, homer)
     assert len(warnings) == 1 and "uploaded as 'same.fits'" in warnings[0] and str(first.id) in warnings[0]
 
 

@@ -347,7 +347,8 @@ def test_submitters_of_two_instruments_in_turn_both_get_their_changes_in(homer, 
 
 
 def test_two_submissions_derived_from_one_edit_cannot_silently_drop_the_first(homer, lisa, demo_catalog):
-    """The collision rule: the second confirm is refused; cancel and resubmit, or force."""
+    """The collision rule: the second confirm is refused; cancel and resubmit, or an operator
+    forces it (the dropped ACS changes are not the COS submitter's to drop)."""
     put_in_ingest(demo_catalog, homer, "my_dark.fits")
     put_in_ingest(demo_catalog, lisa, "my_flat.fits", rmap_name=COS_RMAP, **COS_KEYWORDS)
     first, second = run(homer), run(lisa, instrument="cos")
@@ -358,7 +359,10 @@ def test_two_submissions_derived_from_one_edit_cannot_silently_drop_the_first(ho
         actions.confirm(lisa, second.id)
     second.refresh_from_db()
     assert second.status == Submission.READY and contexts.pointer("edit") == first.new_context()
-    assert actions.confirm(lisa, second.id, force=True).status == Submission.CONFIRMED
+    with pytest.raises(SubmissionError, match="drop the changes the edit context made to acs"):
+        actions.confirm(lisa, second.id, force=True)
+    operator = persona("marge", role="operator")
+    assert actions.confirm(operator, second.id, force=True).status == Submission.CONFIRMED
     assert contexts.pointer("edit") == second.new_context()
     assert "(forced)" in AuditEntry.objects.filter(filename=second.new_context()).get().details
 

@@ -60,6 +60,10 @@ def set_context(user: str, context: str, kind: str, reason: str, calver: str | N
 def _latest_files(context: str, force: bool) -> tuple[set[str], list[str]]:
     """(every file `context` names, those not archived yet); refused if some are, unless `force`."""
     names = activation.closure(context)
+    spoiled = activation.bad(names)
+    if spoiled:  # never forced: mark them OK first if they are not bad after all
+        raise BadContextError(f"Context '{context}' names {len(spoiled)} bad file(s): {_listed(spoiled)}; "
+                              "a bad file can never be in the latest context.")
     waiting = activation.unarchived(names)
     if waiting and not force:
         raise NotArchivedError(

@@ -18,6 +18,8 @@ import datetime
 from collections.abc import Iterable
 from pathlib import PurePath
 
+from django.db.models import Q
+
 from crds_server.deliveries.models import Delivery
 
 from . import loader
@@ -54,6 +56,16 @@ def unarchived(names: Iterable[str]) -> list[str]:
     known = set(File.objects.values_list("name", flat=True))
     return sorted([f"{name} ({waiting[name]})" for name in names if name in waiting]
                   + [f"{name} (not in the catalog)" for name in names - known])
+
+
+def bad(names: Iterable[str]) -> list[str]:
+    """The files of `names` marked rejected or blacklisted, as 'name (flag)', sorted (one query
+    for the few bad rows)."""
+    names = set(names)
+    rows = File.objects.filter(Q(rejected=True) | Q(blacklisted=True)) \
+        .values_list("name", "rejected")
+    return sorted(f"{name} ({'rejected' if rejected else 'blacklisted'})"
+                  for name, rejected in rows if name in names)
 
 
 def activate(pmap: str, names: set[str], now: datetime.datetime) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 MAX_LENGTH = 2000
-ALLOWED = re.compile(r"^[A-Za-z0-9._/,=\-+\s]+$")
+ALLOWED = re.compile(r"^[A-Za-z0-9._/,=\-+ \t\r\n]+$")  # no other white space: no control characters
 ALLOWED_TEXT = "letters, digits, spaces and . _ / , = - +"
 
 

@@ -33,6 +33,8 @@ def parse(text: str, limit: int = MAX_ADDRESSES) -> list[str]:
             validate_email(address)
         except ValidationError:
             raise AddressError(f"'{address}' is not an e-mail address.") from None
+        if address.rpartition("@")[2].startswith("["):  # a bare IP address: mail to a host, not a domain
+            raise AddressError(f"'{address}' names an IP address, not a mail domain.")
     return found
 
 

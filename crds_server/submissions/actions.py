@@ -41,7 +41,7 @@ from crds_server.jobs.errors import JobAborted
 from crds_server.lib import maintenance
 from crds_server.locks import actions as locks
 
-from . import ingest, intake
+from . import ingest, intake, scope
 from .collisions import collisions
 from .common import notify as _notify
 from .common import release_reservations as _release_reservations
@@ -62,39 +62,44 @@ NAMED_KINDS = ("delete", "add")  # no upload: the submitter names references alr
 # ---------------------------------------------------------------- start
 
 
-def start(user: User, kind: str, form: dict[str, Any], session_key: str) -> Submission:
+def start(user: User, kind: str, form: dict[str, Any], session_key: str,
+          answers: dict[str, str] | None = None) -> Submission:
     """Take the files of the user's ingest area (or, to delete or add references, the files
     named in the form) into a new queued submission.
 
     Except for a certification (which changes nothing), the submitter must hold
     the lock of every instrument the files belong to: the missing locks are
-    taken now, all or none (LockError naming the holder when one is taken).
+    taken now, all or none (LockError naming the holder when one is taken),
+    after every field is checked and together with the new row, so a refused
+    submission holds no lock.  `answers` are the checked ReDCaT answers (kept
+    in `extra`); any other field posted is ignored.
     """
     maintenance.refuse_if_on(SubmissionError)
     if kind not in KINDS:
         raise SubmissionError(f"Unknown submission kind '{kind}'.")
-    instrument = str(form.get("instrument") or "none").lower()[:32]
-    derive_from = intake.derive_from(form)
-    description = intake.description(form, required=kind != "certify")
-    extra = {k: str(v) for k, v in form.items() if k not in _FORM_FIELDS}
+    fields = dict(
+        instrument=str(form.get("instrument") or "none").lower()[:32],
+        derive_from=intake.derive_from(form),
+        description=intake.description(form, required=kind != "certify"),
+        creator=str(form.get("creator") or "")[:128],
+        change_level=intake.change_level(form), auto_rename=intake.flag(form, "auto_rename", True),
+        compare_old_reference=intake.flag(form, "compare_old_reference", False),
+        generate_contexts=intake.generate_contexts(kind, form))
+    extra: dict[str, Any] = {k: str(v) for k, v in (answers or {}).items()}
     if kind in NAMED_KINDS:
         files: list[Path] = []
-        named, instruments = intake.named_references(kind, form, derive_from)
+        named, instruments = intake.named_references(kind, form, fields["derive_from"])
         extra["references"] = named
     else:
         files = ingest.ingest_paths(user)
         if not files:
             raise SubmissionError("Your ingest area holds no files: upload the files to submit first.")
-        instruments = [] if kind == "certify" else instruments_of(files)
-    locks.take_for_submission(user, instruments)
-    submission = Submission.objects.create(
-        user=user, kind=kind, instrument=instrument, instruments=instruments, derive_from=derive_from,
-        description=description, creator=str(form.get("creator") or "")[:128],
-        change_level=intake.change_level(form), auto_rename=intake.flag(form, "auto_rename", True),
-        compare_old_reference=intake.flag(form, "compare_old_reference", False),
-        generate_contexts=intake.generate_contexts(kind, form),
-        channel_key=jpoll.session_channel(session_key), uploaded=[p.name for p in files], extra=extra,
-    )
+        instruments = [] if kind == "certify" else instruments_of(files, fields["derive_from"])
+    with transaction.atomic():
+        locks.take_for_submission(user, instruments)
+        submission = Submission.objects.create(
+            user=user, kind=kind, instruments=instruments, extra=extra, uploaded=[p.name for p in files],
+            channel_key=jpoll.session_channel(session_key), **fields)
     _take_files(submission, files, keep=kind == "certify")
     count = len(files) or len(extra.get("references", []))
     jpoll.log(submission.channel_key, f"Submission {submission.id} of {count} files queued.")
@@ -105,8 +110,9 @@ def start(user: User, kind: str, form: dict[str, Any], session_key: str) -> Subm
     return submission
 
 
-def instruments_of(files: list[Path]) -> list[str]:
-    """The instruments the files belong to, as the crds library tells them (header or name).
+def instruments_of(files: list[Path], derive_from: str = "") -> list[str]:
+    """The instruments the files belong to, as the crds library tells them (header or name);
+    a hand-edited .pmap belongs to every instrument it changes against `derive_from`.
 
     A file the library cannot place is left out here: certification then
     fails it, and `_check_instruments` refuses any result touching an
@@ -116,6 +122,12 @@ def instruments_of(files: list[Path]) -> list[str]:
 
     found = set()
     for path in files:
+        if path.suffix == ".pmap" and derive_from:
+            try:
+                found |= scope.pmap_instruments(path, derive_from)
+            except Exception:  # unreadable: certify reports it
+                pass
+            continue
         try:
             instrument, _ = utils.get_file_properties(settings.OBSERVATORY, str(path))
         except Exception:  # unreadable or foreign: certify reports it
@@ -123,11 +135,6 @@ def instruments_of(files: list[Path]) -> list[str]:
         if instrument:
             found.add(str(instrument).lower())
     return sorted(found)
-
-
-_FORM_FIELDS = {"pmap_mode", "pmap_name", "pmap_text", "instrument", "change_level", "creator",
-                "description", "auto_rename", "compare_old_reference", "generate_contexts",
-                "csrfmiddlewaretoken", *intake.NAMED_FIELDS.values()}
 
 
 def _take_files(submission: Submission, files: list[Path], keep: bool = False) -> None:
@@ -214,7 +221,8 @@ def _prepare(submission: Submission) -> dict[str, Any]:
     result = prepared.to_json()
     if submission.kind in NAMED_KINDS:
         result["references"] = list(submission.extra.get("references", []))
-    _check_instruments(submission, result)
+    _check_instruments(submission, result, staging)
+    scope.refuse_new_bad_files(result, staging)
     _reserve(submission, result)
     return result
 
@@ -229,10 +237,10 @@ def _prepare_named(submission: Submission, staging: Path) -> Any:
         user=submission.user.username, name_taken=_name_taken, log=_logger(submission))
 
 
-def _check_instruments(submission: Submission, result: dict[str, Any]) -> None:
+def _check_instruments(submission: Submission, result: dict[str, Any], staging: Path) -> None:
     """Refuse a result that touches an instrument whose lock the submission did not take."""
-    touched = {str(meta.get("instrument") or "").lower() for meta in result.get("metadata", {}).values()}
-    stray = sorted(touched - {""} - set(submission.instruments))
+    touched = scope.touched_instruments(result, staging, submission.derive_from)
+    stray = sorted(touched - set(submission.instruments))
     if stray:
         raise SubmissionError(f"This submission would change {', '.join(stray)}, whose lock it does not "
                               "hold; submit those files in a submission of their own.")

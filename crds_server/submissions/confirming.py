@@ -20,13 +20,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from crds_server.accounts.actions import has_role
 from crds_server.catalog import versioning
 from crds_server.catalog.models import AuditEntry, ContextPointer, File
 from crds_server.locks import actions as locks
 from crds_server.locks.errors import LockError
 
 from . import common
-from .collisions import collisions
+from .collisions import collisions, dropped_instruments
 from .errors import SubmissionError
 from .models import Submission
 
@@ -40,8 +41,6 @@ def _owned(user: User, submission_id: Any) -> Submission:
         submission = None
     if submission is None:
         raise SubmissionError(f"No submission '{submission_id}'.")
-    from crds_server.accounts.actions import has_role
-
     if submission.user_id != user.pk and not has_role(user, "operator"):
         raise SubmissionError("Only the submitter or an operator can confirm or cancel this submission.")
     return submission
@@ -60,9 +59,15 @@ def confirm(user: User, submission_id: Any, force: bool = False) -> Submission:
             status=Submission.CONFIRMED, updated=timezone.now())  # `updated`: when it was confirmed
         if moved != 1:
             raise SubmissionError("This submission was confirmed or cancelled meanwhile.")
-        warnings = collisions(submission)
+        warnings = collisions(submission, user)
         if warnings and not force:
             raise SubmissionError(" ".join(warnings))
+        dropped = dropped_instruments(submission) if warnings else set()
+        if dropped and not has_role(user, "operator"):
+            raise SubmissionError(
+                f"Forcing would drop the changes the edit context made to {', '.join(sorted(dropped))}, "
+                "whose lock this submission does not hold: cancel and resubmit from the edit context, "
+                "or ask an operator to force it.")
         try:
             locks.require(submission.user, submission.instruments)
         except LockError as exc:

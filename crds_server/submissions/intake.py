@@ -99,6 +99,10 @@ def named_references(kind: str, form: dict[str, Any], context: str) -> tuple[lis
     mappings = [name for name in names if rows[name].type != File.REFERENCE]
     if mappings:
         raise SubmissionError(f"Not a reference file: {', '.join(mappings)}.")
+    spoiled = [name for name in names if rows[name].is_bad()]
+    if kind == "add" and spoiled:
+        raise SubmissionError(f"Marked bad, so not to be added to the rules: {', '.join(spoiled)} "
+                              "(an operator can mark them OK first).")
     _check_membership(kind, names, context)
     return names, sorted({_instrument(rows[name]) for name in names} - {""})
 

@@ -4,7 +4,7 @@ The page asks every question of `submissions.redcat.QUESTIONS` besides the
 batch fields.  A POST is checked here first (required answers, choices,
 lengths, other_email, the files' instrument) and refused with the error div
 before anything is queued; the checked answers, in canonical form, then replace the posted ones
-and the batch submit view takes over (they land in `Submission.extra`).
+and the batch submit view takes over (they, and no other field, land in `Submission.extra`).
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ def redcat_submit(request: HttpRequest) -> HttpResponse:
     posted = request.POST
     request.POST = _checked_post(posted, answers)
     # A refusal after the checks (a lock held, an empty ingest area) keeps the answers too.
-    return submit_view(request, "redcat",
+    kept = {key: value for key, value in answers.items() if key != "instrument"}  # its own column
+    return submit_view(request, "redcat", answers=kept,
                        refuse=lambda message, status: _page(request, redcat_form(posted), message, status))
 
 

@@ -115,9 +115,11 @@ def _refuse(request: HttpRequest, kind: str, message: str, status: int) -> HttpR
 
 @ensure_csrf_cookie
 def submit_view(request: HttpRequest, kind: str,
-                refuse: Callable[[str, int], HttpResponse] | None = None) -> HttpResponse:
+                refuse: Callable[[str, int], HttpResponse] | None = None,
+                answers: dict[str, str] | None = None) -> HttpResponse:
     """The submit pages' GET and POST; `refuse(message, status)` renders a refused POST
-    (default: this kind's form) so a page with more fields keeps its answers."""
+    (default: this kind's form) so a page with more fields keeps its answers; `answers`
+    are the checked ReDCaT answers the submission keeps."""
     if not has_role(request.user, "submitter"):
         return _refuse(request, kind, "Log in as a submitter first.", 403)
     if request.method != "POST":
@@ -126,7 +128,7 @@ def submit_view(request: HttpRequest, kind: str,
     refuse = refuse or (lambda message, status: _refuse(request, kind, message, status))
     try:
         submission = actions.start(request.user, "batch" if kind == "redcat" else kind,
-                                   request.POST.dict(), request.session.session_key or "")
+                                   request.POST.dict(), request.session.session_key or "", answers)
     except LockError as exc:
         # 200 with the error div: of a 4xx answer `crds submit` prints only the status
         # (contract §5.6), and its user must learn who holds the instrument.
@@ -187,7 +189,7 @@ def display_result(request: HttpRequest, results_id) -> HttpResponse:
     messages = jpoll.pull(submission.channel_key, 0) if submission.channel_key else []
     return _page(request, "display_result.html", {
         "submission": submission, "result": submission.result, "progress": messages,
-        "collisions": actions.collisions(submission) if submission.status == "ready" else [],
+        "collisions": actions.collisions(submission, request.user) if submission.status == "ready" else [],
         "can_confirm": submission.status == "ready" and not submission.result.get("certify_only"),
         "refresh": submission.status in ("queued", "processing"),
     })
