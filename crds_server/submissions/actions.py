@@ -40,6 +40,7 @@ from crds_server.jobs import jpoll
 from crds_server.jobs.errors import JobAborted
 from crds_server.lib import maintenance
 from crds_server.locks import actions as locks
+from crds_server.replica.guard import refuse_if_replica
 
 from . import ingest, intake
 from .collisions import collisions
@@ -71,6 +72,7 @@ def start(user: User, kind: str, form: dict[str, Any], session_key: str) -> Subm
     taken now, all or none (LockError naming the holder when one is taken).
     """
     maintenance.refuse_if_on(SubmissionError)
+    refuse_if_replica(SubmissionError)
     if kind not in KINDS:
         raise SubmissionError(f"Unknown submission kind '{kind}'.")
     instrument = str(form.get("instrument") or "none").lower()[:32]

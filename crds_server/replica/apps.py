@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class Config(AppConfig):
+    name = "crds_server.replica"
+    label = "replica"
+    default_auto_field = "django.db.models.BigAutoField"
