@@ -168,3 +168,11 @@ def test_a_replica_refuses_submissions_context_changes_and_bad_marks_naming_its_
         catalog_actions.mark_bad("operator", [REF], "Wrong")
     with pytest.raises(BadContextError, match=named):
         catalog_actions.mark_ok("operator", [REF], "Right")
+
+
+def test_a_second_catch_up_while_one_runs_is_refused(fake):
+    from crds_server.replica import actions
+
+    with actions._lock, pytest.raises(CommandError, match="Another catch-up with .* is running"):
+        call_command("replicate", fake.url, "--verbosity", "0")
+    assert not File.objects.exists() and fake.gets == Counter()

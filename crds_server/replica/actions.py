@@ -19,9 +19,11 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from huey.exceptions import TaskLockedException
 
 from crds_server.catalog import contexts, records, versioning
 from crds_server.catalog.models import AuditEntry, BuildContext, ContextHistory, ContextPointer, File
+from crds_server.jobs.engine import HUEY
 from crds_server.reprocessing import actions as reprocessing
 from crds_server.reprocessing import tasks as reprocessing_tasks
 from crds_server.reprocessing.errors import ReprocessingError
@@ -34,6 +36,9 @@ from .source import Source
 log = logging.getLogger(__name__)
 POINTERS = ("latest", "edit", "versions")
 USER = "replica"
+LOCK = "replicate"
+# Made at import, so the job consumer's --flush-locks (crds-server run) clears it after a crash.
+_lock = HUEY.lock_task(LOCK)
 
 
 @dataclass
@@ -75,8 +80,13 @@ def catch_up(source_url: str, *, workers: int = 4, keep_contexts: int = 0,
     _refuse_other_source(url)
     start = time.monotonic()
     try:
-        report = _catch_up(Source(url, settings.OBSERVATORY, timeout), workers, keep_contexts,
-                           calvers, progress)
+        # One catch-up at a time, whether the command or the periodic job runs it: a Huey lock,
+        # seen by every consumer and command sharing the job store.
+        with _lock:
+            report = _catch_up(Source(url, settings.OBSERVATORY, timeout), workers, keep_contexts,
+                               calvers, progress)
+    except TaskLockedException as exc:
+        raise ReplicaError(f"Another catch-up with {url} is running (lock '{LOCK}').") from exc
     except ReplicaError as exc:
         _record_failure(url, str(exc))
         raise

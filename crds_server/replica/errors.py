@@ -6,6 +6,3 @@ from __future__ import annotations
 class ReplicaError(Exception):
     """The source cannot be replicated now (down, slow, or it answered wrongly)."""
 
-
-class IsReplicaError(Exception):
-    """This server is a read-only replica: it takes no submissions or context changes."""

@@ -7,7 +7,7 @@ import logging
 from django.conf import settings
 from huey import crontab
 
-from crds_server.jobs.engine import db_periodic_task, lock_task
+from crds_server.jobs.engine import db_periodic_task
 
 from . import actions
 from .errors import ReplicaError
@@ -15,8 +15,7 @@ from .errors import ReplicaError
 log = logging.getLogger(__name__)
 
 
-@db_periodic_task(crontab(minute="*/5"))
-@lock_task("replicate")
+@db_periodic_task(crontab(minute="*/5"))  # catch_up itself takes the "replicate" lock
 def follow_source() -> str | None:
     """When CRDS_SERVER_REPLICA_OF is set: one catch-up with the source (a failure changes nothing)."""
     if not settings.REPLICA_OF:
