@@ -140,7 +140,7 @@ def _refuse_other_bytes(catalog: dict[str, dict], local: dict[str, dict[str, str
     clash = []
     for name, record in catalog.items():
         ours = local.get(name, {}).get("sha1sum", "none")
-        theirs = rows.values(record).get("sha1sum") or "none"
+        theirs = str(record.get("sha1sum") or "none").lower()
         if "none" not in (ours, theirs) and ours != theirs:
             clash.append(name)
     if clash:

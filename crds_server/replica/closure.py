@@ -30,6 +30,7 @@ class Fetcher:
         self.metadata: dict[str, Any] = info["download_metadata"]
         self.workers, self.progress = workers, progress
         self.files = self.bytes = 0
+        self.urls = {kind: source.download_url(info, kind, "") for kind in ("mapping", "reference")}
 
     def fetch_everything(self) -> set[str]:
         """Every file the source serves (its download metadata) that it also catalogues."""
@@ -82,8 +83,8 @@ class Fetcher:
         if not size.isdigit():
             raise ReplicaError(f"The source announces {name} with size {size[:20]!r}.")
         sha1 = str(meta.get("sha1sum") or "").lower()
-        return fetch.Wanted(name, self.source.download_url(self.info, kind, name), self._path(name),
-                            int(size), "" if sha1 == "none" else sha1)
+        return fetch.Wanted(name, self.urls[kind] + name, self._path(name), int(size),
+                            "" if sha1 == "none" else sha1)
 
     def _path(self, name: str) -> Path:
         sub = "mappings" if crds_config.is_mapping(name) else "references"
