@@ -138,6 +138,35 @@ def test_a_new_latest_context_comes_over_in_one_follow_run_and_starts_the_affect
     assert f"hst_0001.pmap -> {new}: running, chunks 0/1 done" in manage(replica.home, "hst", "affected")
 
 
+def test_a_replica_of_the_last_context_only_holds_its_rules_and_references(servers, tmp_path):
+    source, _ = servers
+    new = _result(source, "get_default_context", "hst", "latest")
+    for kind in ("edit", "versions"):
+        manage(source.home, "hst", "set-context", new, "--kind", kind, "--reason", "Move on")
+    manage(source.home, "hst", "set-context", new, "--kind", "build", "--calver", "1.3.0",
+           "--reason", "Build of 1.3.0")
+    home = tmp_path / "last-context"
+    home.mkdir()
+    manage(home, "hst", "init", "--observatory", "hst", "--usecase", "test")
+    manage(home, "hst", "replicate", source.url, "--contexts", "1", "--workers", "2")
+    small = LiveServer(home, "hst").start()
+    try:
+        named = set(_result(source, "get_mapping_names", new))
+        named |= set(_result(source, "get_reference_names", new))
+        catalog = _result(source, "get_file_info_map", "hst", None, None)
+        partners = {n[:-1] + "d" for n in named if n[-4:-2] == ".r" and n[-1] == "h"} & set(catalog)
+        kept = _result(small, "get_file_info_map", "hst", None, None)
+        assert set(kept) == named | partners and "hst_0001.pmap" not in kept
+        assert all(kept[name] == catalog[name] for name in kept)
+        assert _info(small)["build_context"] == new == _info(small)["latest_context"]
+        for name in kept:
+            kind = "mappings" if name.endswith("map") else "references"
+            path = f"/unchecked_get/{kind}/hst/{name}"
+            assert _get(small.url + path) == _get(source.url + path), name
+    finally:
+        small.stop()
+
+
 def test_a_replica_refuses_context_changes_and_bad_marks_naming_its_source(servers):
     source, replica = servers
     for command in (["set-context", "hst_0001.pmap", "--kind", "edit", "--reason", "Back"],

@@ -90,6 +90,10 @@ def catch_up(source_url: str, *, workers: int = 4, keep_contexts: int = 0,
     except ReplicaError as exc:
         _record_failure(url, str(exc))
         raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # answers of an unexpected shape
+        why = f"{url} answered in a form this server cannot read ({type(exc).__name__}: {exc})."
+        _record_failure(url, why)
+        raise ReplicaError(why) from exc
     report.seconds = time.monotonic() - start
     return report
 

@@ -53,12 +53,17 @@ class Fetcher:
         path = self._path(name)
         if not crds_config.is_mapping(name) or not path.exists():
             return []
-        if name.endswith(".rmap"):
-            refs = rmap.ReferenceMapping.from_file(str(path)).reference_names()
-            partners = [r[:-1] + "d" for r in refs if r.endswith(GEIS_HEADER_SUFFIXES)]
-            return [r for r in refs + partners if r in self.catalog]
-        selector = rmap.Mapping.from_file(str(path)).selector
-        return [v for v in selector.values() if isinstance(v, str) and crds_config.is_mapping(v)]
+        try:
+            if name.endswith(".rmap"):
+                refs = rmap.ReferenceMapping.from_file(str(path)).reference_names()
+                partners = [r[:-1] + "d" for r in refs if r.endswith(GEIS_HEADER_SUFFIXES)]
+                return [r for r in refs + partners if r in self.catalog]
+            selector = rmap.Mapping.from_file(str(path)).selector
+        except Exception as exc:  # the library's syntax and checksum errors
+            raise ReplicaError(f"{name} from the source cannot be read by the rules library: {exc}") from exc
+        # Keys in lower case, the last spelling winning, as the library's MappingSelectionsDict reads them.
+        children = {str(key).lower(): value for key, value in selector.items()}.values()
+        return [v for v in children if isinstance(v, str) and crds_config.is_mapping(v)]
 
     def fetch(self, names: set[str]) -> None:
         todo = [item for item in map(self._wanted, sorted(names)) if item is not None
