@@ -6,7 +6,9 @@ On one source (the corpus imported, `crds-server run`, 4 workers):
 - first replication into an empty server (`crds-server replicate URL`, the
   command's wall time, process start included; BENCH_REPLICA_WORKERS
   parallel downloads, default 4);
-- a follow run with nothing new (the same command again; goal under 2 s);
+- follow runs with nothing new (the same command again, FOLLOWS times: the
+  first meets source workers that have not answered these calls yet, the
+  others what the periodic job meets; goal under 2 s);
 - baseline: `crds sync --all --fetch-references` of the same server into an
   empty cache, with the real client (goal: the first replication no slower).
 
@@ -26,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
 WORKERS = os.environ.get("BENCH_REPLICA_WORKERS", "4")
+FOLLOWS = int(os.environ.get("BENCH_FOLLOWS", "5"))
 
 
 def replicate(home: Path, url: str) -> tuple[float, str]:
@@ -43,8 +46,10 @@ def main() -> None:
     common.manage(replica, "hst", "init", "--observatory", "hst", "--usecase", "test")
     common.step("first replication")
     first, first_out = replicate(replica, source.url)
-    common.step("follow run with nothing new")
-    follow, follow_out = replicate(replica, source.url)
+    common.step(f"{FOLLOWS} follow runs with nothing new")
+    follows = [replicate(replica, source.url) for _ in range(FOLLOWS)]
+    inside = [float(re.search(r"([0-9.]+) s\.$", out).group(1)) for _, out in follows]
+    follow = common.median(t for t, _ in follows[1:] or follows)
     common.step("crds sync --all --fetch-references into an empty cache")
     cache = common.workdir() / "sync-cache"
     shutil.rmtree(cache, ignore_errors=True)
@@ -55,10 +60,12 @@ def main() -> None:
         raise RuntimeError(done.stderr[-2000:])
     files = re.search(r"(\d+) files downloaded", first_out)
     print(f"first replication : {first:7.1f} s  ({files.group(1) if files else '?'} files; {first_out})")
-    print(f"follow, nothing new: {follow:7.1f} s  ({follow_out})")
+    print(f"follow, nothing new: first {follows[0][0]:5.1f} s, then median {follow:5.1f} s wall "
+          f"(process start included); inside the command {inside}  ({follows[-1][1]})")
     print(f"crds sync baseline: {sync:7.1f} s")
     print(f"ratio first / sync: {first / sync:5.2f}  (goal <= 1)")
-    print(f"follow under 2 s  : {common.verdict(follow < 2.0)}")
+    print(f"follow under 2 s  : {common.verdict(follow < 2.0)} (wall), "
+          f"{common.verdict(common.median(inside[1:] or inside) < 2.0)} (inside the command)")
 
 
 if __name__ == "__main__":
