@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.live import BIN, LiveServer, manage, server_env
+from tests.test_live_submit import TOKEN_CODE, _a_new_bias, _submit
 
 pytestmark = pytest.mark.live
 
@@ -173,6 +174,18 @@ def test_a_replica_refuses_context_changes_and_bad_marks_naming_its_source(serve
                     ["mark-bad", "hst_acs_0001.imap", "--reason", "No"]):
         with pytest.raises(RuntimeError, match=f"read-only replica of {source.url}"):
             manage(replica.home, "hst", *command)
+
+
+def test_a_replica_refuses_a_crds_submit_naming_its_source(servers, tmp_path):
+    source, replica = servers
+    token = subprocess.run([str(BIN / "crds-server"), "shell", "-c", TOKEN_CODE],
+                           env=server_env(replica.home, "hst"), capture_output=True, text=True, check=True)
+    replica.token = token.stdout.strip().splitlines()[-1]
+    before = _info(replica)
+    done = _submit(replica, tmp_path, _a_new_bias(replica, tmp_path, "new_bias.fits"))
+    assert done.returncode != 0
+    assert f"read-only replica of {source.url}" in done.stdout + done.stderr
+    assert _info(replica) == before
 
 
 def test_with_the_source_stopped_the_replica_keeps_answering_and_the_run_fails_clearly(servers):

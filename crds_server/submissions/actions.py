@@ -49,7 +49,7 @@ from .common import release_reservations as _release_reservations
 from .common import restore_uploads as _restore_uploads
 from .common import result_url, work_dir
 from .confirming import _install, cancel, confirm
-from .errors import SubmissionError
+from .errors import ReplicaRefusal, SubmissionError
 from .models import Submission
 
 __all__ = ["start", "process", "confirm", "cancel", "collisions", "work_dir", "result_url",
@@ -72,7 +72,7 @@ def start(user: User, kind: str, form: dict[str, Any], session_key: str) -> Subm
     taken now, all or none (LockError naming the holder when one is taken).
     """
     maintenance.refuse_if_on(SubmissionError)
-    refuse_if_replica(SubmissionError)
+    refuse_if_replica(ReplicaRefusal)
     if kind not in KINDS:
         raise SubmissionError(f"Unknown submission kind '{kind}'.")
     instrument = str(form.get("instrument") or "none").lower()[:32]
