@@ -95,7 +95,7 @@ def _store(settings) -> set[str]:
     return {p.name for p in settings.FILE_CACHE.rglob("*") if p.is_file()}
 
 
-def test_a_corrupted_download_is_refused_and_retried_and_nothing_is_catalogued(fake, settings):
+def test_a_corrupted_download_is_refused_retried_and_catalogues_nothing_until_a_run_resumes(fake, settings):
     fake.served[REF] = b"X" * len(FILES[REF])  # the right size, the wrong bytes
     with pytest.raises(CommandError, match=r"could not be fetched in 3 attempts.*corrupted download "
                                            r"refused.*This replica was not changed"):
@@ -104,6 +104,10 @@ def test_a_corrupted_download_is_refused_and_retried_and_nothing_is_catalogued(f
     assert REF not in _store(settings) and not any(n.startswith(".part") for n in _store(settings))
     assert not File.objects.exists() and not ReplicaState.objects.exists()
     assert contexts.pointer("latest") == ""
+    fake.served[REF] = FILES[REF]  # repaired: the next run fetches only what is still missing
+    call_command("replicate", fake.url, "--verbosity", "0")
+    assert fake.gets == Counter({PMAP: 1, REF: 4})
+    assert contexts.pointer("latest") == PMAP and File.objects.count() == 2
 
 
 def test_files_already_in_place_are_not_fetched_again_and_rows_keep_their_flags_and_dates(fake, settings,

@@ -110,6 +110,7 @@ def test_a_first_catch_up_makes_every_read_and_download_answer_as_the_source(ser
     _same_reads(source, replica)
     assert BAD in _info(replica)["bad_files_list"] and "hst_0001.pmap" in _info(replica)["bad_files_list"]
     assert _same_downloads(source, replica) > 400
+    assert "consistent" in manage(replica.home, "hst", "check")
     home = _get(replica.url + "/").decode()
     assert f"Read-only replica of <a href=\"{source.url}\">{source.url}</a>, last caught up 20" in home
 
