@@ -180,3 +180,14 @@ def test_a_second_catch_up_while_one_runs_is_refused(fake):
     with actions._lock, pytest.raises(CommandError, match="Another catch-up with .* is running"):
         call_command("replicate", fake.url, "--verbosity", "0")
     assert not File.objects.exists() and fake.gets == Counter()
+
+
+def test_a_replica_source_that_is_not_a_url_fails_the_system_checks(settings):
+    from crds_server.replica.checks import check_replica_settings
+
+    settings.REPLICA_OF = "hst-crds.stsci.edu"
+    assert [m.id for m in check_replica_settings()] == ["crds_server.replica.E001"]
+    settings.REPLICA_OF, settings.REPLICA_WORKERS = "https://hst-crds.stsci.edu", 0
+    assert [m.id for m in check_replica_settings()] == ["crds_server.replica.E002"]
+    settings.REPLICA_WORKERS = 4
+    assert check_replica_settings() == []
