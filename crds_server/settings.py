@@ -233,6 +233,9 @@ REPLICA_OF = os.environ.get("CRDS_SERVER_REPLICA_OF", "").rstrip("/")
 # Parallel downloads of a catch-up, and how many of the newest contexts to keep (0: everything).
 REPLICA_WORKERS = int(os.environ.get("CRDS_SERVER_REPLICA_WORKERS", "4"))
 REPLICA_CONTEXTS = int(os.environ.get("CRDS_SERVER_REPLICA_CONTEXTS", "0"))
+# Calibration software versions whose build contexts a replica copies (comma-separated).
+REPLICA_CALVERS = tuple(v.strip() for v in os.environ.get("CRDS_SERVER_REPLICA_CALVERS", "").split(",")
+                        if v.strip())
 
 AUTHENTICATION_BACKENDS = [
     # First: refuses a locked-out (user, address) before any password or token is checked.

@@ -15,7 +15,7 @@ from django.core.management import CommandError, call_command
 from crds_server.catalog import actions as catalog_actions
 from crds_server.catalog import contexts
 from crds_server.catalog.errors import BadContextError
-from crds_server.catalog.models import File
+from crds_server.catalog.models import BuildContext, File
 from crds_server.catalog.serverinfo import crds_encode
 from crds_server.replica.models import ReplicaState
 from crds_server.replica.tasks import follow_source
@@ -76,6 +76,8 @@ class FakeSource:
                         "blacklisted": "true" if n == REF else "false",
                         "delivery_date": "2025-01-01 00:00:00.123456", "description": "from the fake"}
                     for n, m in meta.items()}
+        if method == "get_build_context":
+            return PMAP
         raise AssertionError(method)
 
     def stop(self) -> None:
@@ -191,3 +193,9 @@ def test_a_replica_source_that_is_not_a_url_fails_the_system_checks(settings):
     assert [m.id for m in check_replica_settings()] == ["crds_server.replica.E002"]
     settings.REPLICA_WORKERS = 4
     assert check_replica_settings() == []
+
+
+def test_build_contexts_are_copied_for_the_calibration_versions_named(fake):
+    call_command("replicate", fake.url, "--calver", "1.2.0", "--calver", "1.3.0", "--verbosity", "0")
+    assert dict(BuildContext.objects.values_list("calver", "context")) == {"1.2.0": PMAP, "1.3.0": PMAP}
+    assert contexts.build_context("1.2.5") == PMAP

@@ -115,7 +115,8 @@ def _catch_up(source: Source, workers: int, keep: int, calvers: tuple[str, ...],
         names = fetcher.fetch_closure(roots)
     else:
         names = fetcher.fetch_everything()
-    kept = {name: catalog[name] for name in sorted(names) if name in catalog}
+    # Rows already here follow the source too (flags, states), even once outside the last N contexts.
+    kept = {name: catalog[name] for name in sorted(names | set(local)) if name in catalog}
     for context in [*pointers.values(), *builds.values()]:
         if context and context not in kept:
             raise ReplicaError(f"{source.url} points at '{context}', which its catalog does not list.")

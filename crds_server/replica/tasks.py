@@ -22,7 +22,8 @@ def follow_source() -> str | None:
         return None
     try:
         return actions.catch_up(settings.REPLICA_OF, workers=settings.REPLICA_WORKERS,
-                                keep_contexts=settings.REPLICA_CONTEXTS).line()
+                                keep_contexts=settings.REPLICA_CONTEXTS,
+                                calvers=settings.REPLICA_CALVERS).line()
     except ReplicaError as exc:
         log.error("replica catch-up with %s failed: %s", settings.REPLICA_OF, exc)
         return None

@@ -27,8 +27,9 @@ class Command(BaseCommand):
                             help=f"parallel downloads (1..{MAX_WORKERS})")
         parser.add_argument("--contexts", type=int, default=settings.REPLICA_CONTEXTS,
                             help="keep only the rules and references of the last N contexts (0: all)")
-        parser.add_argument("--calver", action="append", default=[],
-                            help="a calibration software version whose build context to copy (repeatable)")
+        parser.add_argument("--calver", action="append", default=list(settings.REPLICA_CALVERS),
+                            help="a calibration software version whose build context to copy (repeatable; "
+                                 "default CRDS_SERVER_REPLICA_CALVERS)")
         parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for each answer")
 
     def handle(self, *args, source_url, follow, interval, max_runs, workers, contexts, calver, timeout,
