@@ -199,3 +199,10 @@ def test_build_contexts_are_copied_for_the_calibration_versions_named(fake):
     call_command("replicate", fake.url, "--calver", "1.2.0", "--calver", "1.3.0", "--verbosity", "0")
     assert dict(BuildContext.objects.values_list("calver", "context")) == {"1.2.0": PMAP, "1.3.0": PMAP}
     assert contexts.build_context("1.2.5") == PMAP
+
+
+def test_pages_say_a_configured_replica_has_never_caught_up_yet(db, settings, client):
+    settings.REPLICA_OF = "https://hst-crds.example.org"
+    page = client.get("/").content.decode()
+    assert 'Read-only replica of <a href="https://hst-crds.example.org">https://hst-crds.example.org</a>, ' \
+           'last caught up never.' in page

@@ -248,5 +248,15 @@ def _start_affected() -> str:
 
 
 def state() -> ReplicaState | None:
-    """This server's replica state, or None when it replicates nothing."""
+    """This server's replica state, or None when it replicates nothing (or not yet)."""
     return ReplicaState.objects.first()
+
+
+def banner() -> dict[str, Any] | None:
+    """What pages say about the replica (one query): source, last catch-up, last failure; None if not one."""
+    row = state()
+    source = settings.REPLICA_OF or (row.source if row else "")
+    if not source:
+        return None
+    return {"source": source, "caught_up": row.caught_up if row else None,
+            "last_attempt": row.last_attempt if row else None, "last_error": row.last_error if row else ""}
