@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "crds_server.notify",
     "crds_server.datasets",
     "crds_server.reprocessing",
+    "crds_server.replica",
     "crds_server.rpc",
     "crds_server.web",
     "crds_server.ops",
@@ -226,6 +227,15 @@ RPC_MAX_FILES = int(os.environ.get("CRDS_SERVER_RPC_MAX_FILES", "100000"))
 FORCE_REMOTE_MODE = os.environ.get("CRDS_SERVER_FORCE_REMOTE", "0") == "1"
 # Shared secret for GET /backup/latest (`crds-server mirror` on another server); unset: refused.
 MIRROR_TOKEN = os.environ.get("CRDS_SERVER_MIRROR_TOKEN", "")
+# A read-only replica of this server URL (docs/operations.md, "Running a site replica"): the job
+# consumer follows it every 5 minutes, submissions and context changes are refused. Unset: none.
+REPLICA_OF = os.environ.get("CRDS_SERVER_REPLICA_OF", "").rstrip("/")
+# Parallel downloads of a catch-up, and how many of the newest contexts to keep (0: everything).
+REPLICA_WORKERS = int(os.environ.get("CRDS_SERVER_REPLICA_WORKERS", "4"))
+REPLICA_CONTEXTS = int(os.environ.get("CRDS_SERVER_REPLICA_CONTEXTS", "0"))
+# Calibration software versions whose build contexts a replica copies (comma-separated).
+REPLICA_CALVERS = tuple(v.strip() for v in os.environ.get("CRDS_SERVER_REPLICA_CALVERS", "").split(",")
+                        if v.strip())
 
 AUTHENTICATION_BACKENDS = [
     # First: refuses a locked-out (user, address) before any password or token is checked.

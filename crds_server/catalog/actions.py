@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crds_server.lib import plaintext
+from crds_server.replica.guard import refuse_if_replica
 from crds_server.security import actions as pipeline_keys
 
 from . import activation, badfiles, contexts, versioning
@@ -32,6 +33,7 @@ def set_context(user: str, context: str, kind: str, reason: str, calver: str | N
     operator reviewed the change against), the move is refused if someone
     else moved the pointer meanwhile.
     """
+    refuse_if_replica(BadContextError)
     kind = contexts.TAGS.get(kind, kind)
     if kind not in KINDS:
         raise BadContextError(f"Unknown context kind '{kind}'; use one of {', '.join(KINDS)}.")
@@ -155,6 +157,7 @@ def mark_bad(user: str, names: list[str], reason: str, kind: str | None = None,
     any file; None picks per file.  Files of the latest context are refused
     unless `force` (the latest context must stay clean).  Returns what changed.
     """
+    refuse_if_replica(BadContextError)
     _require_reason(reason)
     with transaction.atomic():
         plan = badfiles.plan_bad(names, kind)
@@ -165,6 +168,7 @@ def mark_bad(user: str, names: list[str], reason: str, kind: str | None = None,
 
 def mark_ok(user: str, names: list[str], reason: str) -> badfiles.BadPlan:
     """Clear the bad flags of files, and the blacklist of every mapping only they tainted."""
+    refuse_if_replica(BadContextError)
     _require_reason(reason)
     with transaction.atomic():
         plan = badfiles.plan_ok(names)

@@ -40,6 +40,7 @@ from crds_server.jobs import jpoll
 from crds_server.jobs.errors import JobAborted
 from crds_server.lib import maintenance
 from crds_server.locks import actions as locks
+from crds_server.replica.guard import refuse_if_replica
 
 from . import ingest, intake, scope
 from .collisions import collisions
@@ -48,7 +49,7 @@ from .common import release_reservations as _release_reservations
 from .common import restore_uploads as _restore_uploads
 from .common import result_url, work_dir
 from .confirming import _install, cancel, confirm
-from .errors import SubmissionError
+from .errors import ReplicaRefusal, SubmissionError
 from .models import Submission
 
 __all__ = ["start", "process", "confirm", "cancel", "collisions", "work_dir", "result_url",
@@ -75,6 +76,7 @@ def start(user: User, kind: str, form: dict[str, Any], session_key: str,
     in `extra`); any other field posted is ignored.
     """
     maintenance.refuse_if_on(SubmissionError)
+    refuse_if_replica(ReplicaRefusal)
     if kind not in KINDS:
         raise SubmissionError(f"Unknown submission kind '{kind}'.")
     fields = dict(

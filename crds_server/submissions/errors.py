@@ -11,3 +11,7 @@ class SubmissionError(Exception):
     def __init__(self, message: str, report: Any = None) -> None:
         super().__init__(message)
         self.report = report
+
+
+class ReplicaRefusal(SubmissionError):
+    """A submission to a read-only replica: it must be made on the replica's source."""

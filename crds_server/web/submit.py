@@ -23,7 +23,7 @@ from crds_server.catalog import contexts
 from crds_server.jobs import jpoll
 from crds_server.locks.errors import LockError
 from crds_server.submissions import actions
-from crds_server.submissions.errors import SubmissionError
+from crds_server.submissions.errors import ReplicaRefusal, SubmissionError
 from crds_server.submissions.models import Submission
 
 TITLES = {"batch": "Batch Submit References", "references": "Submit References",
@@ -129,9 +129,9 @@ def submit_view(request: HttpRequest, kind: str,
     try:
         submission = actions.start(request.user, "batch" if kind == "redcat" else kind,
                                    request.POST.dict(), request.session.session_key or "", answers)
-    except LockError as exc:
+    except (LockError, ReplicaRefusal) as exc:
         # 200 with the error div: of a 4xx answer `crds submit` prints only the status
-        # (contract §5.6), and its user must learn who holds the instrument.
+        # (contract §5.6), and its user must learn who holds the instrument (or where to submit).
         return refuse(str(exc), 200)
     except SubmissionError as exc:
         return refuse(str(exc), 400)
