@@ -129,9 +129,13 @@ def test_a_new_latest_context_comes_over_in_one_follow_run_and_starts_the_affect
                           text=True, timeout=300, cwd=str(BIN.parents[1]))
     assert done.returncode == 0, done.stderr
     new = done.stdout.split()[-1]
+    # A context naming a bad file never becomes latest: the WFPC2 bias rules are cleared first,
+    # and the replica must follow the cleared flags too.
+    manage(source.home, "hst", "mark-bad", BAD, "--ok", "--reason", "Bias rules fine after all")
     manage(source.home, "hst", "set-context", new, "--kind", "latest", "--reason", "Dropped one dark",
            "--force")
     out = manage(replica.home, "hst", "replicate", source.url)
+    assert BAD not in _info(replica)["bad_files_list"]
     assert "3 files downloaded" in out and f"latest -> {new}" in out
     assert f"Affected-datasets run hst_0001.pmap -> {new} started" in out
     _same_reads(source, replica)
