@@ -58,7 +58,7 @@ class DemoCache:
 @pytest.fixture(scope="session")
 def demo_cache(tmp_path_factory) -> DemoCache:
     """The demo HST cache (rules, references and datasets), written once per session."""
-    from crds_server.catalog import demo
+    from crds_server import demo
 
     path = tmp_path_factory.mktemp("demo-hst-cache")
     context = demo.build_demo_cache(path, "hst")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from crds_server.catalog import demo
+from crds_server import demo
 
 SERVERLESS_URL = "https://crds-serverless-mode.stsci.edu"
 
