@@ -10,9 +10,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from crds_server.accounts.actions import create_user
 from crds_server.catalog.actions import set_context
-from crds_server.demo import build_demo_cache, demo_datasets
 from crds_server.catalog.importer import import_cache
 from crds_server.datasets.actions import import_datasets
+from crds_server.demo import build_demo_cache, demo_datasets
 from crds_server.ops.management.commands.init import initialise
 from crds_server.ops.setup import OBSERVATORIES, USECASES
 
