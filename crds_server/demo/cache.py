@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .files import write_reference
-from .rules import DemoReference, context_text, plan_references, rmap_text, write_mapping
+from .rules import DemoReference, context_text, imap_key, plan_references, rmap_text, write_mapping
 from .specs import TypeRule, instrument_profiles, type_rules
 
 
@@ -30,7 +30,8 @@ def build_demo_cache(out_dir: Path, observatory: str, refs_per_type: int = 2) ->
         for rule in rules:
             refs = plan_references(observatory, rule, profiles, serial)
             serial += len(refs)
-            rmaps[rule.filekind] = _write_rmap(map_dir, ref_dir, observatory, rule, refs)
+            key = imap_key(observatory, rule.filekind)
+            rmaps[key] = _write_rmap(map_dir, ref_dir, observatory, rule, refs)
         imaps[instrument.upper()] = _write_context(map_dir, observatory, instrument, rmaps)
     return _write_context(map_dir, observatory, None, imaps)
 

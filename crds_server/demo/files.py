@@ -26,9 +26,23 @@ def write_reference(directory: Path, observatory: str, ref: DemoReference) -> li
     elif ext == ".json":
         tree = _meta_tree(_meta_keywords(observatory, ref))
         path.write_text(json.dumps(tree, indent=2, sort_keys=True) + "\n")
+    elif (observatory, ref.rule.instrument, ref.rule.filekind) == ("jwst", "system", "crdscfg"):
+        path.write_text(_crdscfg_text(_meta_tree(_meta_keywords(observatory, ref))))
     else:
         path.write_text(_yaml_text(_meta_tree(_meta_keywords(observatory, ref))))
     return [path]
+
+
+def _crdscfg_text(tree: dict[str, Any]) -> str:
+    """The library's newest built-in SYSTEM CRDSCFG (EXP_TYPE -> pipelines -> reference types)
+    with the demo's meta: JWST best references then pick each dataset's types as in operations."""
+    import yaml
+    from crds.jwst import pipeline
+
+    builtin = Path(pipeline.HERE) / pipeline.REFPATHS[-1][1]
+    content = yaml.safe_load(builtin.read_text())
+    content["meta"] = dict(content.get("meta") or {}, **tree["meta"])
+    return yaml.safe_dump(content, sort_keys=True)
 
 
 def _description(ref: DemoReference) -> str:

@@ -107,6 +107,9 @@ def _rmap_header(observatory: str, rule: TypeRule, name: str) -> dict[str, Any]:
     )
     if "classes" in rule.spec:
         header["classes"] = rule.classes
+    hooks = HOOKS.get((observatory, rule.instrument, rule.filekind))
+    if hooks:
+        header["hooks"] = hooks
     return header
 
 
@@ -149,6 +152,26 @@ def _tupled(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _tupled(v) for k, v in value.items()}
     return value
+
+
+def imap_key(observatory: str, filekind: str) -> str:
+    """How an .imap spells a reference type: as the library inserts it (`InstrumentContext.get_item_key`).
+
+    Real JWST imaps name types in upper case ('ABVEGAOFFSET'), HST and Roman
+    in lower case; a submission's new imap then replaces the demo's entry
+    instead of adding a second spelling beside it.
+    """
+    return filekind.upper() if observatory == "jwst" else filekind.lower()
+
+
+#: Versioned library hooks that real rmaps name in their header, for types whose spec
+#: parameters only those versions read: the ACS BIASFILE spec matches on NAXIS1/NAXIS2,
+#: which the v2 hooks use (the unversioned v1 hooks read NUMCOLS/NUMROWS, which the rmap
+#: would not require, so minimised dataset headers would fail with NOT FOUND 'NUMCOLS').
+HOOKS = {
+    ("hst", "acs", "biasfile"): {"precondition_header": "precondition_header_acs_biasfile_v2",
+                                 "fallback_header": "fallback_header_acs_biasfile_v2"},
+}
 
 
 def context_text(observatory: str, name: str, instrument: str | None, selections: dict) -> str:
