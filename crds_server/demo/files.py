@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from . import certifiable
 from .rules import DemoReference
 from .specs import JWST_FITS_KEYWORDS, useafter_date
 
@@ -19,6 +20,8 @@ def write_reference(directory: Path, observatory: str, ref: DemoReference) -> li
         if re.fullmatch(r"\.r\dh", ext):
             return _write_geis(path, _hst_keywords(ref))
         _write_fits(path, _hst_keywords(ref))
+    elif ext == ".fits" and observatory == "jwst":
+        _write_jwst_fits(path, ref.rule.instrument, ref.rule.filekind, _meta_keywords(observatory, ref))
     elif ext == ".fits":
         _write_fits(path, _jwst_fits_keywords(_meta_keywords(observatory, ref)))
     elif ext == ".asdf":
@@ -79,6 +82,7 @@ def _meta_keywords(observatory: str, ref: DemoReference) -> dict[str, str]:
         f"{prefix}.PEDIGREE": "GROUND",
         f"{prefix}.DESCRIPTION": _description(ref),
         f"{prefix}.AUTHOR": "crds_server demo",
+        f"{prefix}.HISTORY": "Written by the crds_server demo.",
     }
     keywords.update({key: value for key, value in ref.match.items() if value != "N/A"})
     return keywords
@@ -121,6 +125,38 @@ def _write_fits(path: Path, keywords: dict[str, str]) -> None:
         else:
             hdu.header[key] = value
     hdu.writeto(path, overwrite=True, output_verify="silentfix")
+
+
+def _write_jwst_fits(path: Path, instrument: str, filekind: str, keywords: dict[str, str]) -> None:
+    """A JWST FITS reference with the keywords, arrays and table its certify constraints ask for."""
+    import numpy as np
+    from astropy.io import fits
+    from crds.jwst import schema
+
+    wanted = certifiable.contents(instrument, filekind, keywords)
+    primary = fits.PrimaryHDU()
+    for key, value in sorted(wanted.keywords.items()):
+        fits_key = JWST_FITS_KEYWORDS.get(key) or schema.dm_to_fits(key) or key.split(".")[-1][:8]
+        if fits_key == "HISTORY":
+            primary.header.add_history(str(value))
+        elif fits_key not in primary.header and not fits_key.startswith("NAXIS"):
+            primary.header[fits_key] = value
+    hdus: list = [primary]
+    for array in wanted.arrays.values():
+        if array.table:
+            columns = [fits.Column(name=n, format="J" if k == "INT" else "16A" if k == "STRING" else "E",
+                                   array=np.array(["demo"] if k == "STRING" else [1]))
+                       for n, k in sorted(array.columns.items())]
+            hdus.append(fits.BinTableHDU.from_columns(columns, name=array.name))
+        else:
+            shape = (2,) * (array.ndim - 2) + (certifiable.SIZE, certifiable.SIZE)
+            dtype = np.int32 if array.kind in ("INT", "UINT") else np.float32
+            hdus.append(fits.ImageHDU(np.ones(shape, dtype=dtype), name=array.name))
+    if wanted.columns:
+        columns = [fits.Column(name=n, format="16A" if isinstance(v, str) else "E", array=np.array([v]))
+                   for n, v in sorted(wanted.columns.items())]
+        hdus.append(fits.BinTableHDU.from_columns(columns, name=filekind.upper()[:8]))
+    fits.HDUList(hdus).writeto(path, overwrite=True, output_verify="silentfix")
 
 
 def _write_geis(path: Path, keywords: dict[str, str]) -> list[Path]:

@@ -13,6 +13,7 @@ from crds_server.catalog.actions import set_context
 from crds_server.catalog.importer import import_cache
 from crds_server.datasets.actions import import_datasets
 from crds_server.demo import build_demo_cache, demo_datasets
+from crds_server.demo.server import live_in
 from crds_server.ops.management.commands.init import initialise
 from crds_server.ops.setup import OBSERVATORIES, USECASES
 
@@ -21,7 +22,9 @@ DEMO_USERS = (("demo-submitter", "submitter"), ("demo-operator", "operator"))
 
 class Command(BaseCommand):
     help = ("Initialise a dev or test server and load demo rules, references and datasets made "
-            "from the crds specs, with a demo submitter and operator (never on ops).")
+            "from the crds specs, with a demo submitter and operator (never on ops); then play a "
+            "short history with the server's own actions: two confirmed and archived deliveries, "
+            "contexts made latest on dated days, a bad file, affected-datasets reports.")
     # Like init, demo creates the secret key that the security checks ask for.
     requires_system_checks: list[str] = []
 
@@ -44,13 +47,17 @@ class Command(BaseCommand):
                 for entry in demo_datasets(cache, observatory, datasets):
                     out.write(json.dumps(entry) + "\n")
             count = import_datasets(lines)
+        users = demo_users(usecase)
         if report.mappings_added:
             set_context("demo", pmap, "versions", "Demo data")
+            story = live_in(*(User.objects.get(username=name) for name, _ in DEMO_USERS),
+                            log=lambda line: self.stdout.write(f"  {line}"))
+            pmap = story.contexts[-1] if story.contexts else pmap
         self.stdout.write(
             f"Demo {observatory} server ready: {report.mappings_added} mappings, "
             f"{report.references_added} references, {count} datasets; latest context {pmap}"
         )
-        for name, role, password in demo_users(usecase):
+        for name, role, password in users:
             if password is None:
                 self.stdout.write(f"Demo {role}: user '{name}' already exists; its password is unchanged")
             elif usecase == "dev":
