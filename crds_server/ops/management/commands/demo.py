@@ -22,9 +22,10 @@ DEMO_USERS = (("demo-submitter", "submitter"), ("demo-operator", "operator"))
 
 class Command(BaseCommand):
     help = ("Initialise a dev or test server and load demo rules, references and datasets made "
-            "from the crds specs, with a demo submitter and operator (never on ops); then play a "
-            "short history with the server's own actions: two confirmed and archived deliveries, "
-            "contexts made latest on dated days, a bad file, affected-datasets reports.")
+            "from the crds specs, with a demo submitter and operator (never on ops); with --story, "
+            "also a short history played with the server's own actions: two confirmed and "
+            "archived deliveries, contexts made latest on dated days, a bad file, "
+            "affected-datasets reports.")
     # Like init, demo creates the secret key that the security checks ask for.
     requires_system_checks: list[str] = []
 
@@ -32,8 +33,12 @@ class Command(BaseCommand):
         parser.add_argument("--observatory", choices=OBSERVATORIES, default=settings.OBSERVATORY)
         parser.add_argument("--usecase", choices=USECASES, default="dev")
         parser.add_argument("--datasets", type=int, default=60)
+        parser.add_argument("--story", action="store_true",
+                            help="also play the demo story (deliveries, dated history, a bad file, "
+                                 "affected datasets); `make demo` does")
 
-    def handle(self, *args: Any, observatory: str, usecase: str, datasets: int, **options: Any) -> None:
+    def handle(self, *args: Any, observatory: str, usecase: str, datasets: int, story: bool,
+               **options: Any) -> None:
         if usecase == "ops":
             raise CommandError("Demo rules and references never go on an ops server: "
                                "pipelines would get them. Use --usecase dev or test.")
@@ -50,9 +55,10 @@ class Command(BaseCommand):
         users = demo_users(usecase)
         if report.mappings_added:
             set_context("demo", pmap, "versions", "Demo data")
-            story = live_in(*(User.objects.get(username=name) for name, _ in DEMO_USERS),
+        if report.mappings_added and story:
+            played = live_in(*(User.objects.get(username=name) for name, _ in DEMO_USERS),
                             log=lambda line: self.stdout.write(f"  {line}"))
-            pmap = story.contexts[-1] if story.contexts else pmap
+            pmap = played.contexts[-1] if played.contexts else pmap
         self.stdout.write(
             f"Demo {observatory} server ready: {report.mappings_added} mappings, "
             f"{report.references_added} references, {count} datasets; latest context {pmap}"
