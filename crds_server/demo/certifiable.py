@@ -59,10 +59,19 @@ def _infos(instrument: str, filekind: str) -> tuple:
     return tuple(infos)
 
 
-def contents(instrument: str, filekind: str, keywords: dict[str, str]) -> Contents:
-    """The keywords (given ones kept) and arrays a reference of this type needs to certify."""
+def contents(instrument: str, filekind: str, keywords: dict[str, str],
+             extra_keys: tuple[str, ...] = ()) -> Contents:
+    """The keywords (given ones kept) and arrays a reference of this type needs to certify.
+
+    `extra_keys` are the rmap's extra parameters: certify wants a reference to carry every
+    parameter its rmap requires, so those get a legal value too.
+    """
     infos = _infos(instrument, filekind)
     found = dict(keywords)
+    for key in extra_keys:
+        legal = next((i for i in infos if i.name == key and i.keytype == "H"), None)
+        if key not in found and legal is not None:
+            found[key] = _value(legal)
     found.setdefault("META.HISTORY", "Written by the crds_server demo from the crds certify constraints.")
     if found.get("META.SUBARRAY.NAME", "N/A") in _FULL_FRAME:
         found["META.SUBARRAY.NAME"] = _subarray_name(infos)
@@ -71,7 +80,9 @@ def contents(instrument: str, filekind: str, keywords: dict[str, str]) -> Conten
     found.update(_axes(infos, found.get("META.INSTRUMENT.DETECTOR", "")))
     columns: dict[str, Any] = {}
     for info in infos:
-        if info.keytype == "H" and info.name not in found and _wanted(info):
+        if info.keytype == "H" and info.name in found:
+            found[info.name] = _unconditioned(found[info.name], info)
+        elif info.keytype == "H" and _wanted(info):
             found[info.name] = _value(info)
         elif info.keytype == "C" and _wanted(info):
             columns[info.name] = _value(info)
@@ -89,6 +100,13 @@ def _subarray_name(infos: tuple) -> str:
                 if str(value).upper() not in _FULL_FRAME and not str(value).startswith("&"):
                     return str(value)
     return "SUB64"
+
+
+def _unconditioned(value: Any, info: Any) -> Any:
+    """Rules spell numbers conditioned ('2.0'); a file carries the constraint's own spelling ('2')."""
+    legal = {str(v) for v in info.values}
+    text = str(value)
+    return text.removesuffix(".0") if text not in legal and text.removesuffix(".0") in legal else value
 
 
 def _wanted(info: Any) -> bool:

@@ -21,7 +21,9 @@ def write_reference(directory: Path, observatory: str, ref: DemoReference) -> li
             return _write_geis(path, _hst_keywords(ref))
         _write_fits(path, _hst_keywords(ref))
     elif ext == ".fits" and observatory == "jwst":
-        _write_jwst_fits(path, ref.rule.instrument, ref.rule.filekind, _meta_keywords(observatory, ref))
+        extra = tuple(str(k).upper() for k in ref.rule.spec.get("extra_keys") or ())
+        keywords = _meta_keywords(observatory, ref)
+        _write_jwst_fits(path, ref.rule.instrument, ref.rule.filekind, keywords, extra)
     elif ext == ".fits":
         _write_fits(path, _jwst_fits_keywords(_meta_keywords(observatory, ref)))
     elif ext == ".asdf":
@@ -127,13 +129,14 @@ def _write_fits(path: Path, keywords: dict[str, str]) -> None:
     hdu.writeto(path, overwrite=True, output_verify="silentfix")
 
 
-def _write_jwst_fits(path: Path, instrument: str, filekind: str, keywords: dict[str, str]) -> None:
+def _write_jwst_fits(path: Path, instrument: str, filekind: str, keywords: dict[str, str],
+                     extra_keys: tuple[str, ...]) -> None:
     """A JWST FITS reference with the keywords, arrays and table its certify constraints ask for."""
     import numpy as np
     from astropy.io import fits
     from crds.jwst import schema
 
-    wanted = certifiable.contents(instrument, filekind, keywords)
+    wanted = certifiable.contents(instrument, filekind, keywords, extra_keys)
     primary = fits.PrimaryHDU()
     for key, value in sorted(wanted.keywords.items()):
         fits_key = JWST_FITS_KEYWORDS.get(key) or schema.dm_to_fits(key) or key.split(".")[-1][:8]

@@ -95,7 +95,7 @@ def _latest() -> str:
 
 def _deliver(submitter: User, operator: User, upload: str, description: str, story: Story) -> str:
     """Submit, process and confirm one modified demo reference; make its context latest."""
-    _new_reference(ingest.ingest_dir(submitter, create=True) / upload, story.contexts[-1], description)
+    new_reference(ingest.ingest_dir(submitter, create=True) / upload, story.contexts[-1], description)
     session = f"demo-{upload}"
     jpoll.open_channel(session, submitter.username)
     form = {"pmap_mode": "pmap_edit", "instrument": STORY[settings.OBSERVATORY][0],
@@ -127,7 +127,7 @@ def reference_to_replace(context: str) -> Path:
     return settings.FILE_CACHE / "references" / settings.OBSERVATORY / name
 
 
-def _new_reference(path: Path, context: str, description: str) -> None:
+def new_reference(path: Path, context: str, description: str) -> None:
     """A copy of a demo reference with the story's USEAFTER: it certifies like the original."""
     _, _, useafter_key, useafter = STORY[settings.OBSERVATORY]
     with fits.open(reference_to_replace(context)) as hdus:
