@@ -8,7 +8,15 @@ package define (``crds/<obs>/specs``, read with `crds.core.reftypes`).
 that best references select the generated files.
 
 Both are deterministic: the same arguments give byte-identical files (fixed
-dates, no current timestamps, sorted output).
+dates, no current timestamps, sorted output).  `server.live_in` then plays a
+short operational story on an imported demo catalog with the server's own
+actions (``crds-server demo --story``).
+
+A tool, not catalog domain: it sits at entry-point level (it drives the
+submission, catalog, deliveries and reprocessing actions), and only commands
+and tests import it.  Modules by topic: `specs` (conventions, selector
+layouts, profiles, dates), `rules` (names, planned references, mapping text),
+`files` and `certifiable` (reference files), `datasets`, `cache`, `server`.
 
 How the rules are made
 ----------------------
@@ -26,6 +34,10 @@ How the rules are made
   ``tmttab``) hold exactly one reference.
 * JWST's legacy specs without a date group get the JWST
   ``META.OBSERVATION.DATE``/``TIME`` UseAfter group, as real JWST rmaps do.
+* Imaps name types as the library inserts them (`rules.imap_key`): upper
+  case for JWST, lower case for HST and Roman.
+* Types whose spec parameters only versioned library hooks read name those
+  hooks in their rmap header (`rules.HOOKS`, ACS BIASFILE), as real rmaps do.
 * Mapping checksums are written by the library
   (`crds.core.rmap.Mapping.write`, as `crds.refactoring.checksum` does).
 
@@ -43,6 +55,9 @@ Files the server's importer should know about
   ``<9 chars>.rNh`` (named in the rmap) plus its data file ``<9 chars>.rNd``
   (`crds.io.geis.get_conjugate`).  Instrument and filekind of every HST
   reference follow from its name via `crds.hst.locate.get_file_properties`.
+* JWST FITS references carry what their certify constraints require
+  (`certifiable`): keywords, an 8 x 8 subarray of every named array, tables;
+  the SYSTEM CRDSCFG reference is the library's built-in one.
 * JWST/Roman references are named ``<obs>_<instr>_<filekind>_<NNNN><ext>``;
   instrument and filekind are the 2nd and 3rd ``_`` fields.  ASDF, JSON and
   YAML files carry a ``meta`` tree (META.* keys once flattened by
