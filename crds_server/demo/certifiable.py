@@ -59,6 +59,18 @@ def _infos(instrument: str, filekind: str) -> tuple:
     return tuple(infos)
 
 
+def legal_values(instrument: str, filekind: str) -> dict[str, set[str]]:
+    """{keyword: conditioned legal values} that certify enforces for this type's keywords."""
+    legal: dict[str, set[str]] = {}
+    for info in _infos(instrument, filekind):
+        if info.keytype != "H" or info.is_complex_constraint:
+            continue
+        values = {str(utils.condition_value(v)) for v in info.values if not str(v).startswith("&")}
+        if values and not {"ANY"} & values and not any(":" in v for v in values):
+            legal[info.name] = legal[info.name] & values if info.name in legal else values
+    return legal
+
+
 def contents(instrument: str, filekind: str, keywords: dict[str, str],
              extra_keys: tuple[str, ...] = ()) -> Contents:
     """The keywords (given ones kept) and arrays a reference of this type needs to certify.

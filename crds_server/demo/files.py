@@ -27,9 +27,9 @@ def write_reference(directory: Path, observatory: str, ref: DemoReference) -> li
     elif ext == ".fits":
         _write_fits(path, _jwst_fits_keywords(_meta_keywords(observatory, ref)))
     elif ext == ".asdf":
-        _write_asdf(path, _meta_tree(_meta_keywords(observatory, ref)))
+        _write_asdf(path, _meta_tree(_tree_keywords(observatory, ref)))
     elif ext == ".json":
-        tree = _meta_tree(_meta_keywords(observatory, ref))
+        tree = _meta_tree(_tree_keywords(observatory, ref))
         path.write_text(json.dumps(tree, indent=2, sort_keys=True) + "\n")
     elif (observatory, ref.rule.instrument, ref.rule.filekind) == ("jwst", "system", "crdscfg"):
         path.write_text(_crdscfg_text(_meta_tree(_meta_keywords(observatory, ref))))
@@ -87,6 +87,17 @@ def _meta_keywords(observatory: str, ref: DemoReference) -> dict[str, str]:
         f"{prefix}.HISTORY": "Written by the crds_server demo.",
     }
     keywords.update({key: value for key, value in ref.match.items() if value != "N/A"})
+    return keywords
+
+
+def _tree_keywords(observatory: str, ref: DemoReference) -> dict[str, Any]:
+    """Keywords of an ASDF/JSON reference: JWST ones get what certify requires (no arrays)."""
+    keywords: dict[str, Any] = _meta_keywords(observatory, ref)
+    if observatory == "jwst" and ref.rule.instrument != "system":
+        extra = tuple(str(k).upper() for k in ref.rule.spec.get("extra_keys") or ())
+        wanted = certifiable.contents(ref.rule.instrument, ref.rule.filekind, keywords, extra).keywords
+        keywords = {k: v for k, v in wanted.items() if not k.startswith("META.SUBARRAY.")
+                    or k in keywords}
     return keywords
 
 

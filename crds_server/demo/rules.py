@@ -53,8 +53,9 @@ def plan_references(
     """Plan the references of one type; `serial` numbers the first one."""
     refs: list[DemoReference] = []
     seen_rows: set[tuple[str, ...]] = set()
+    legal = _legal_values(observatory, rule)
     for index, profile in enumerate(profiles):
-        match = {key: _match_value(rule, key, profile, index) for key in rule.match_keys}
+        match = {key: _match_value(rule, key, profile, index, legal) for key in rule.match_keys}
         row = tuple(match.values())
         if not rule.has_dates and row in seen_rows:
             continue  # A Match-only rmap holds one reference per row.
@@ -64,13 +65,27 @@ def plan_references(
     return refs
 
 
-def _match_value(rule: TypeRule, key: str, profile: dict[str, str], index: int) -> str:
+def _legal_values(observatory: str, rule: TypeRule) -> dict[str, set[str]]:
+    """{key: conditioned legal values} of this type's own constraints (JWST: what certify checks)."""
+    if observatory != "jwst":
+        return {}
+    from .certifiable import legal_values
+
+    return legal_values(rule.instrument, rule.filekind)
+
+
+def _match_value(rule: TypeRule, key: str, profile: dict[str, str], index: int,
+                 legal: dict[str, set[str]]) -> str:
     """The rmap value of `key`: N/A where the spec's parkey_relevance may void it.
 
-    Match-only rmaps need distinct rows, so keys without known values get
-    ``DEMO<n>`` there instead of N/A.
+    A dated rule whose profile value this type's constraints refuse matches N/A
+    (any value) instead: its reference then carries a legal value of its own and
+    still certifies.  Match-only rmaps need distinct rows, so keys without
+    known values get ``DEMO<n>`` there instead of N/A.
     """
     if key in (rule.spec.get("parkey_relevance") or {}):
+        return "N/A"
+    if rule.has_dates and key.upper() in legal and profile[key.upper()] not in legal[key.upper()]:
         return "N/A"
     if key.upper().startswith("NAXIS"):  # structural: a header-only file cannot carry them
         return "N/A"

@@ -102,9 +102,10 @@ def _deliver(submitter: User, operator: User, upload: str, description: str, sto
             "change_level": "SEVERE", "creator": "Demo Team", "description": description,
             "auto_rename": "True", "compare_old_reference": "False"}
     submission = submissions.start(submitter, "batch", form, session)
-    if submissions.process(str(submission.id)) != Submission.READY:
-        submission.refresh_from_db()
-        raise DemoStoryError(f"Demo submission failed: {submission.error}")
+    submissions.process(str(submission.id))  # as the job would (a no-op if jobs run immediately)
+    submission.refresh_from_db()
+    if submission.status != Submission.READY:
+        raise DemoStoryError(f"Demo submission is {submission.status}: {submission.error}")
     confirmed = submissions.confirm(submitter, submission.id)
     new_context = confirmed.new_context()
     catalog_actions.set_context(operator.username, new_context, "latest", description)
