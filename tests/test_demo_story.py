@@ -25,7 +25,11 @@ from crds_server.deliveries.models import Delivery
 from crds_server.reprocessing.models import AffectedRun
 from crds_server.submissions.models import Submission
 from crds.core import rmap
+from crds_server.submissions.certify import certify_files
+from django.conf import settings
 latest = contexts.pointer("latest")
+shipped = sorted((settings.HOME / "demo_files").glob("*.fits"))
+certified = certify_files(shipped, latest)
 errors = []
 for row in Dataset.objects.all():
     for kind, value in best_references(latest, dict(row.header), None).items():
@@ -43,6 +47,7 @@ print(json.dumps({{
                                                  "affected_exposures", "errors", "update_counts")),
     "datasets": Dataset.objects.count(),
     "bestrefs_errors": errors,
+    "shipped": {{path.name: certified.files[path.name].errors for path in shipped}},
 }}))
 """
 
@@ -99,3 +104,9 @@ def test_best_references_of_every_demo_dataset_have_no_lookup_errors(story):
 def test_roman_has_no_story_yet_but_a_plain_demo(tmp_path):
     out = manage(tmp_path, "roman", "demo", "--story", "--observatory", "roman", "--datasets", "3")
     assert "latest context roman_0001.pmap" in out
+
+
+def test_it_leaves_a_reference_to_submit_that_certifies_against_latest(story):
+    _, out, state = story
+    assert len(state["shipped"]) == 1 and list(state["shipped"].values()) == [[]]
+    assert "A reference to submit (it certifies against " in out

@@ -128,13 +128,30 @@ def reference_to_replace(context: str) -> Path:
     return settings.FILE_CACHE / "references" / settings.OBSERVATORY / name
 
 
-def new_reference(path: Path, context: str, description: str) -> None:
-    """A copy of a demo reference with the story's USEAFTER: it certifies like the original."""
-    _, _, useafter_key, useafter = STORY[settings.OBSERVATORY]
+def new_reference(path: Path, context: str, description: str, useafter: str | None = None) -> None:
+    """A copy of a demo reference with another USEAFTER (the story's by default): it certifies
+    like the original."""
+    _, _, useafter_key, story_useafter = STORY[settings.OBSERVATORY]
+    useafter = useafter or story_useafter
     with fits.open(reference_to_replace(context)) as hdus:
         hdus[0].header[useafter_key] = useafter
         hdus[0].header["DESCRIP"] = description
         hdus.writeto(path, overwrite=True)
+
+
+#: USEAFTER of the file `ship_files` leaves for visitors to submit: later than the story's.
+SHIPPED_USEAFTER = {"hst": "Jan 01 1998 00:00:00", "jwst": "2023-01-01T00:00:00"}
+
+
+def ship_files(folder: Path, context: str) -> list[Path]:
+    """Leave a ready-to-submit reference (a certifiable modified demo one) in `folder`."""
+    if settings.OBSERVATORY not in STORY:
+        return []
+    instrument, filekind, _, _ = STORY[settings.OBSERVATORY]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"demo_{instrument}_{filekind}_to_submit.fits"
+    new_reference(path, context, "A demo reference to submit", SHIPPED_USEAFTER[settings.OBSERVATORY])
+    return [path]
 
 
 def _archive() -> None:

@@ -13,7 +13,7 @@ from crds_server.catalog.actions import set_context
 from crds_server.catalog.importer import import_cache
 from crds_server.datasets.actions import import_datasets
 from crds_server.demo import build_demo_cache, demo_datasets
-from crds_server.demo.server import live_in
+from crds_server.demo.server import live_in, ship_files
 from crds_server.ops.management.commands.init import initialise
 from crds_server.ops.setup import OBSERVATORIES, USECASES
 
@@ -59,6 +59,8 @@ class Command(BaseCommand):
             played = live_in(*(User.objects.get(username=name) for name, _ in DEMO_USERS),
                             log=lambda line: self.stdout.write(f"  {line}"))
             pmap = played.contexts[-1] if played.contexts else pmap
+            for path in ship_files(settings.HOME / "demo_files", pmap):
+                self.stdout.write(f"A reference to submit (it certifies against {pmap}): {path}")
         self.stdout.write(
             f"Demo {observatory} server ready: {report.mappings_added} mappings, "
             f"{report.references_added} references, {count} datasets; latest context {pmap}"
