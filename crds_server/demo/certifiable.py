@@ -25,6 +25,8 @@ _TYPE = re.compile(r"has_type\((\w+)_ARRAY,\s*\[?'(\w+)'")
 _TABLE = re.compile(r"is_table\((\w+)_ARRAY\)")
 _COLUMNS = re.compile(r"has_columns\((\w+)_ARRAY,\s*\[([^\]]*)\]\)")
 _COLUMN_TYPE = re.compile(r"has_column_type\((\w+)_ARRAY,\s*'(\w+)',\s*'(\w+)'\)")
+_SHAPE = re.compile(r"\((\w+)_ARRAY\.SHAPE==\((\d+),\s*(\d+)\)\)")
+_ODD = re.compile(r"\((\w+)_ARRAY\.SHAPE\[0\]%2\)==1")
 _AXIS = re.compile(r"\(FASTAXIS==(-?\d)\)and\(SLOWAXIS==(-?\d)\)")
 
 
@@ -37,6 +39,8 @@ class Array:
     kind: str = "FLOAT"
     table: bool = False
     columns: dict[str, str] = field(default_factory=dict)
+    shape: tuple[int, ...] = ()  # a shape the constraints fix outright
+    kernel: bool = False  # an odd-sided kernel whose values sum to 1 (IPC)
 
 
 @dataclass
@@ -163,6 +167,11 @@ def _arrays(infos: tuple) -> dict[str, Array]:
                 array.kind = kind.upper()
         if _TABLE.search(text):
             array.table = True
+        fixed = [(int(a), int(b)) for name, a, b in _SHAPE.findall(text) if name == info.name]
+        if fixed and not str(info.presence).startswith(("F", "(full_frame")):
+            array.shape = fixed[0]
+        if any(name == info.name for name in _ODD.findall(text)):
+            array.kernel = True
         for name, listed in _COLUMNS.findall(text):
             if name == info.name:
                 array.table = True

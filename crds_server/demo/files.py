@@ -95,9 +95,7 @@ def _tree_keywords(observatory: str, ref: DemoReference) -> dict[str, Any]:
     keywords: dict[str, Any] = _meta_keywords(observatory, ref)
     if observatory == "jwst" and ref.rule.instrument != "system":
         extra = tuple(str(k).upper() for k in ref.rule.spec.get("extra_keys") or ())
-        wanted = certifiable.contents(ref.rule.instrument, ref.rule.filekind, keywords, extra).keywords
-        keywords = {k: v for k, v in wanted.items() if not k.startswith("META.SUBARRAY.")
-                    or k in keywords}
+        keywords = certifiable.contents(ref.rule.instrument, ref.rule.filekind, keywords, extra).keywords
     return keywords
 
 
@@ -163,14 +161,25 @@ def _write_jwst_fits(path: Path, instrument: str, filekind: str, keywords: dict[
                        for n, k in sorted(array.columns.items())]
             hdus.append(fits.BinTableHDU.from_columns(columns, name=array.name))
         else:
-            shape = (2,) * (array.ndim - 2) + (certifiable.SIZE, certifiable.SIZE)
-            dtype = np.int32 if array.kind in ("INT", "UINT") else np.float32
-            hdus.append(fits.ImageHDU(np.ones(shape, dtype=dtype), name=array.name))
+            hdus.append(fits.ImageHDU(_array_data(array), name=array.name))
     if wanted.columns:
         columns = [fits.Column(name=n, format="16A" if isinstance(v, str) else "E", array=np.array([v]))
                    for n, v in sorted(wanted.columns.items())]
         hdus.append(fits.BinTableHDU.from_columns(columns, name=filekind.upper()[:8]))
     fits.HDUList(hdus).writeto(path, overwrite=True, output_verify="silentfix")
+
+
+def _array_data(array: certifiable.Array) -> Any:
+    """Small data of the dimensions, type and shape an array's constraints ask for."""
+    import numpy as np
+
+    dtype = np.int32 if array.kind in ("INT", "UINT") else np.float32
+    if array.kernel:  # 3 x 3, all of its weight in the centre
+        data = np.zeros((3, 3), dtype=dtype)
+        data[1, 1] = 1
+        return data
+    shape = array.shape or (2,) * (array.ndim - 2) + (certifiable.SIZE, certifiable.SIZE)
+    return np.ones(shape, dtype=dtype)
 
 
 def _write_geis(path: Path, keywords: dict[str, str]) -> list[Path]:

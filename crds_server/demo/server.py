@@ -35,6 +35,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from crds_server.catalog import actions as catalog_actions
+from crds_server.catalog import contexts
 from crds_server.catalog.models import ContextHistory
 from crds_server.deliveries import actions as deliveries
 from crds_server.jobs import jpoll
@@ -74,8 +75,7 @@ def live_in(submitter: User, operator: User, log: Callable[[str], None] = lambda
     observatory = settings.OBSERVATORY
     if observatory not in STORY:
         return Story()
-    instrument, filekind, _, _ = STORY[observatory]
-    story = Story(contexts=[_latest()])
+    story = Story(contexts=[contexts.pointer("latest")])
     first = _deliver(submitter, operator, "demo_new.fits", "A new demo reference", story)
     log(f"Delivered {first} in {story.contexts[-1]}")
     second = _deliver(submitter, operator, "demo_fixed.fits", "Corrected demo reference", story)
@@ -87,10 +87,6 @@ def live_in(submitter: User, operator: User, log: Callable[[str], None] = lambda
     story.affected = _affected(story.contexts)
     log(f"Affected datasets: {story.affected}")
     return story
-
-
-def _latest() -> str:
-    return ContextHistory.objects.order_by("-start_date", "-id").values_list("context", flat=True).first()
 
 
 def _deliver(submitter: User, operator: User, upload: str, description: str, story: Story) -> str:
@@ -111,12 +107,12 @@ def _deliver(submitter: User, operator: User, upload: str, description: str, sto
     catalog_actions.set_context(operator.username, new_context, "latest", description)
     story.contexts.append(new_context)
     story.submissions.append(str(submission.id))
-    names = sorted(n for n in confirmed.result.get("metadata", {}) if not rmap_name(n))
+    names = sorted(n for n in confirmed.result.get("metadata", {}) if not _is_mapping(n))
     story.delivered.extend(names)
     return names[0]
 
 
-def rmap_name(name: str) -> bool:
+def _is_mapping(name: str) -> bool:
     return name.endswith((".pmap", ".imap", ".rmap"))
 
 
@@ -169,10 +165,10 @@ def _date_history() -> None:
         ContextHistory.objects.filter(pk=row.pk).update(start_date=today - datetime.timedelta(days=days))
 
 
-def _affected(contexts: list[str]) -> dict[str, int]:
+def _affected(names: list[str]) -> dict[str, int]:
     """Compute the affected-datasets run of every transition: {"old -> new": exposures affected}."""
     found = {}
-    for old, new in zip(contexts, contexts[1:], strict=False):
+    for old, new in zip(names, names[1:], strict=False):
         run = reprocessing.work(reprocessing.start_run(old, new))
         found[f"{old} -> {new}"] = run.affected_exposures
     return found
