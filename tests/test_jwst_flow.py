@@ -46,9 +46,12 @@ def test_a_submitted_jwst_reference_is_selected_by_the_library_on_the_new_contex
     assert len(re.findall(r"'flat' :", imap, re.IGNORECASE)) == 1
 
 
+# One of each shape of constraints: images with DQ/ERR, 3-D darks, tables, IPC kernels, fixed
+# shapes, ASDF and JSON types with subarray keywords, parameter references.
 SAMPLE = ("jwst_miri_flat_0001.fits", "jwst_nircam_dark_0001.fits", "jwst_fgs_apcorr_0001.fits",
           "jwst_nirspec_area_0001.fits", "jwst_niriss_pars-tweakregstep_0001.asdf",
-          "jwst_miri_regions_0002.fits")
+          "jwst_miri_regions_0002.fits", "jwst_nircam_ipc_0001.fits", "jwst_nirspec_barshadow_0001.fits",
+          "jwst_niriss_specwcs_0001.asdf", "jwst_miri_specwcs_0001.json", "jwst_miri_cubepar_0001.fits")
 
 
 @pytest.mark.parametrize("name", SAMPLE)
