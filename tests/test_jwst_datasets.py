@@ -57,3 +57,14 @@ def test_detectors_come_from_the_librarys_constraints(settings):
     assert placing.instrument_of("JW1_2_3.NRS2") == "NIRSPEC"
     assert placing.instrument_of("JW1_2_3.GUIDER1") == "FGS"
     assert placing.instrument_of("JW1_2_3.NOSUCH") is None
+
+
+def test_the_rpc_answers_jwst_archive_forms_on_a_jwst_server(rpc, jwst_demo_catalog):
+    dataset = jwst_demo_catalog.datasets[0]
+    underscored = dataset["id"].split(":")[0].replace(".", "_").lower()  # jw…_00001_<detector>
+    ids = [underscored, "jw09999001001_02101_00001_nrs1"]
+    result = rpc("get_dataset_headers_by_id", "jwst-latest", ids, None)
+    assert result[dataset["id"]] == dataset["header"]
+    assert result["JW09999001001_02101_00001.NRS1:JW09999001001_02101_00001.NRS1"].startswith("NOT FOUND")
+    assert rpc.error("get_dataset_headers_by_id", "jwst-latest", [underscored, "bar"], None) == (
+        "OtherError: Can't determine instrument for dataset 'BAR'")
