@@ -178,7 +178,8 @@ def _array_data(array: certifiable.Array) -> Any:
         data = np.zeros((3, 3), dtype=dtype)
         data[1, 1] = 1
         return data
-    shape = array.shape or (2,) * (array.ndim - 2) + (certifiable.SIZE, certifiable.SIZE)
+    side = certifiable.SIZE
+    shape = array.shape or ((side,) if array.ndim == 1 else (2,) * (array.ndim - 2) + (side, side))
     return np.ones(shape, dtype=dtype)
 
 
