@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: install
-	$(VENV)/bin/crds-server demo --observatory $${CRDS_SERVER_OBSERVATORY:-hst}
+	$(VENV)/bin/crds-server demo --story --observatory $${CRDS_SERVER_OBSERVATORY:-hst}
 	@echo ""
 	@echo "Try it with the real crds client (another shell):"
 	@echo "  export CRDS_SERVER_URL=http://$(BIND) CRDS_OBSERVATORY=$${CRDS_SERVER_OBSERVATORY:-hst} CRDS_PATH=/tmp/crds_cache"

@@ -58,7 +58,7 @@ class DemoCache:
 @pytest.fixture(scope="session")
 def demo_cache(tmp_path_factory) -> DemoCache:
     """The demo HST cache (rules, references and datasets), written once per session."""
-    from crds_server.catalog import demo
+    from crds_server import demo
 
     path = tmp_path_factory.mktemp("demo-hst-cache")
     context = demo.build_demo_cache(path, "hst")
@@ -95,6 +95,63 @@ def _demo_imported(demo_cache, django_db_setup, django_db_blocker) -> Iterator[N
 def demo_catalog(_demo_imported, db, demo_cache) -> DemoCache:
     """The demo HST catalog imported (latest = edit = its .pmap) with its datasets."""
     return demo_cache
+
+
+# The demo JWST catalog: built once per session, imported once per test module that asks.
+
+
+@pytest.fixture(scope="session")
+def jwst_demo_cache(tmp_path_factory) -> DemoCache:
+    """The demo JWST cache (rules, certifiable references, datasets), written once per session."""
+    from crds_server import demo
+
+    path = tmp_path_factory.mktemp("demo-jwst-cache")
+    context = demo.build_demo_cache(path, "jwst")
+    datasets = demo.demo_datasets(path, "jwst")
+    datasets_file = path / "datasets.jsonl"
+    datasets_file.write_text("".join(json.dumps(d) + "\n" for d in datasets))
+    return DemoCache(path, context, datasets, datasets_file)
+
+
+@pytest.fixture(scope="module")
+def _jwst_demo_imported(jwst_demo_cache, django_db_setup, django_db_blocker) -> Iterator[None]:
+    """A JWST server for one module: settings and the crds library switched to JWST, the demo
+    imported in a transaction rolled back afterwards, and the JWST files the module made removed."""
+    import shutil
+
+    from django.conf import settings
+    from django.db import transaction
+    from django.test import override_settings
+
+    from crds_server.catalog.importer import import_cache
+    from crds_server.datasets.actions import import_datasets
+    from crds_server.lib import crdsenv
+
+    store = Path(settings.FILE_CACHE)
+    override = override_settings(OBSERVATORY="jwst")
+    override.enable()
+    crdsenv.configure(store, "jwst")
+    outer = transaction.atomic()
+    try:
+        with django_db_blocker.unblock():
+            outer.__enter__()
+            import_cache(jwst_demo_cache.path, context=jwst_demo_cache.context, user="demo")
+            import_datasets(jwst_demo_cache.datasets_file)
+        yield
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+        for kind in ("mappings", "references", "pickles"):
+            shutil.rmtree(store / kind / "jwst", ignore_errors=True)
+        override.disable()
+        crdsenv.configure(store, settings.OBSERVATORY)
+
+
+@pytest.fixture
+def jwst_demo_catalog(_jwst_demo_imported, db, jwst_demo_cache) -> DemoCache:
+    """The demo JWST catalog imported (latest = edit = its .pmap) with its datasets, on a JWST server."""
+    return jwst_demo_cache
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from crds_server.catalog import demo
+from crds_server import demo
 
 SERVERLESS_URL = "https://crds-serverless-mode.stsci.edu"
 
@@ -20,8 +20,8 @@ SERVERLESS_URL = "https://crds-serverless-mode.stsci.edu"
 # client does, then computes best references for every demo dataset.
 LOAD_AND_SELECT = r"""
 import json, os, sys
-from crds.core import rmap
-pmap, datasets_path = sys.argv[1], sys.argv[2]
+from crds.core import heavy_client, rmap
+pmap, datasets_path, minimised = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 observatory = os.environ["CRDS_OBSERVATORY"]
 ctx = rmap.load_mapping(pmap)
 refdir = os.path.join(os.environ["CRDS_PATH"], "references", observatory)
@@ -33,14 +33,23 @@ for instrument, imap in ctx.selections.items():
     for filekind, rmap_ in imap.selections.items():
         named.update(rmap_.reference_names())
 found = other = 0
+errors = []
 for dataset in json.load(open(datasets_path)):
-    for filekind, best in ctx.get_best_references(dataset["header"]).items():
+    header = dataset["header"]
+    # minimised: the local bestrefs path (conditioned, minimised to the rules' parameters)
+    if minimised:
+        best_refs = heavy_client.hv_best_references(pmap, header)
+    else:
+        best_refs = ctx.get_best_references(header)
+    for filekind, best in best_refs.items():
         if best in on_disk:
             found += 1
         else:
             other += 1
+            if isinstance(best, str) and best.startswith("NOT FOUND") and best != "NOT FOUND n/a":
+                errors.append([dataset["id"], filekind, best])
 print(json.dumps({"types": types, "named": sorted(named), "missing": sorted(named - on_disk),
-                  "found": found, "other": other}))
+                  "found": found, "other": other, "errors": errors}))
 """
 
 
@@ -51,12 +60,12 @@ def _crds_env(cache: Path, observatory: str) -> dict[str, str]:
     return env
 
 
-def _load_in_library(cache: Path, observatory: str, pmap: str) -> dict:
+def _load_in_library(cache: Path, observatory: str, pmap: str, minimised: bool = False) -> dict:
     """Load `pmap` from `cache` in a fresh process and select refs for the demo datasets."""
     datasets = cache / "datasets.json"
     datasets.write_text(json.dumps(demo.demo_datasets(cache, observatory)))
     result = subprocess.run(
-        [sys.executable, "-c", LOAD_AND_SELECT, pmap, str(datasets)],
+        [sys.executable, "-c", LOAD_AND_SELECT, pmap, str(datasets), "1" if minimised else "0"],
         env=_crds_env(cache, observatory), capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -221,3 +230,17 @@ def test_demo_datasets_are_deterministic_and_well_formed():
         header = dataset["header"]
         assert header["META.INSTRUMENT.NAME"] == dataset["instrument"]
         assert {"META.OBSERVATION.DATE", "META.OBSERVATION.TIME"} <= set(header)
+
+
+def test_imaps_name_types_as_the_library_inserts_them(jwst_cache, hst_cache):
+    jwst_text = (jwst_cache[0] / "mappings/jwst/jwst_nircam_0001.imap").read_text()
+    assert "'ABVEGAOFFSET' : 'jwst_nircam_abvegaoffset_0001.rmap'" in jwst_text
+    assert not re.search(r"^\s+'[a-z][a-z0-9\-]*' : 'jwst_\w+\.rmap'", jwst_text, re.MULTILINE)
+    hst_text = (hst_cache[0] / "mappings/hst/hst_acs_0001.imap").read_text()
+    assert "'biasfile' : 'hst_acs_biasfile_0001.rmap'" in hst_text
+
+
+def test_demo_datasets_carry_every_key_their_rules_read_so_minimised_lookups_succeed(hst_cache, jwst_cache):
+    for (cache, pmap), observatory in ((hst_cache, "hst"), (jwst_cache, "jwst")):
+        loaded = _load_in_library(cache, observatory, pmap, minimised=True)
+        assert loaded["errors"] == [] and loaded["found"] > 0

@@ -91,3 +91,134 @@ def test_it_catalogs_geis_data_files_beside_their_headers(db, demo_cache):
     for header in headers:
         data = File.objects.get(name=header.name[:-1] + "d")
         assert (data.instrument, data.filekind) == (header.instrument, header.filekind)
+
+
+# Every selector shape the library parses (real rmap layouts of HST, JWST and Roman).
+
+SHAPES = {
+    # JWST MIRI EXTRACT1D: Match rows going straight to N/A or OMIT carry no USEAFTER column.
+    "jwst-match-useafter-with-na": ("jwst", "miri", "extract1d", ("Match", "UseAfter"),
+        (("META.EXPOSURE.TYPE",), ("META.OBSERVATION.DATE", "META.OBSERVATION.TIME")), """Match({
+    'MIR_CORONCAL' : 'N/A',
+    'MIR_LRS-FIXEDSLIT|MIR_LRS-SLITLESS' : UseAfter({
+        '1900-01-01 00:00:00' : 'jwst_miri_extract1d_0001.json',
+        '2022-05-01 00:00:00' : 'jwst_miri_extract1d_0002.json',
+    }),
+    'MIR_MRS' : UseAfter({
+        '2022-05-01 00:00:00' : 'jwst_miri_extract1d_0002.json',
+    }),
+    'MIR_TACQ' : 'OMIT',
+})""", {"jwst_miri_extract1d_0001.json": "1900-01-01", "jwst_miri_extract1d_0002.json": "2022-05-01"}),
+    "jwst-plain-useafter": ("jwst", "miri", "ipc", ("UseAfter",),
+        (("META.OBSERVATION.DATE", "META.OBSERVATION.TIME"),), """UseAfter({
+    '2014-01-01 00:00:00' : 'jwst_miri_ipc_0001.fits',
+    '2021-01-01 00:00:00' : 'jwst_miri_ipc_0002.fits',
+})""", {"jwst_miri_ipc_0001.fits": "2014-01-01", "jwst_miri_ipc_0002.fits": "2021-01-01"}),
+    "jwst-version-after": ("jwst", "system", "calver", ("VersionAfter",),
+        (("META.CALIBRATION_SOFTWARE_VERSION",),), """VersionAfter({
+    '0.14.0' : 'jwst_system_calver_0001.asdf',
+    '1.0.0' : 'jwst_system_calver_0002.asdf',
+})""", {"jwst_system_calver_0001.asdf": None, "jwst_system_calver_0002.asdf": None}),
+    "hst-match-only": ("hst", "cos", "flatfile", ("Match",), (("DETECTOR",),), """Match({
+    'FUV' : 'hst_cos_flatfile_0001.fits',
+    'NUV' : 'N/A',
+})""", {"hst_cos_flatfile_0001.fits": None}),
+    "hst-match-closest-time": ("hst", "acs", "darkfile", ("Match", "ClosestTime"),
+        (("DETECTOR",), ("DATE-OBS", "TIME-OBS")), """Match({
+    'WFC' : ClosestTime({
+        '2005-01-01 00:00:00' : 'hst_acs_darkfile_0001.fits',
+        '2003-01-01 00:00:00' : 'hst_acs_darkfile_0002.fits',
+    }),
+})""", {"hst_acs_darkfile_0001.fits": "2005-01-01", "hst_acs_darkfile_0002.fits": "2003-01-01"}),
+    "hst-match-selectversion-useafter": ("hst", "acs", "biasfile", ("Match", "SelectVersion", "UseAfter"),
+        (("DETECTOR",), ("SW_VERSION",), ("DATE-OBS", "TIME-OBS")), """Match({
+    'HRC' : SelectVersion({
+        '<3.1' : UseAfter({
+            '1992-01-01 00:00:00' : 'hst_acs_biasfile_0001.fits',
+        }),
+        'default' : UseAfter({
+            '2002-03-01 00:00:00' : 'hst_acs_biasfile_0002.fits',
+            '1991-01-01 00:00:00' : 'hst_acs_biasfile_0003.fits',
+        }),
+    }),
+    'WFC' : 'N/A',
+})""", {"hst_acs_biasfile_0001.fits": "1992-01-01", "hst_acs_biasfile_0002.fits": "2002-03-01",
+        "hst_acs_biasfile_0003.fits": "1991-01-01"}),
+    "hst-bracket-and-nearest": ("hst", "stis", "pfltfile", ("Match", "Bracket"),
+        (("DETECTOR",), ("CENWAVE",)), """Match({
+    'CCD' : Bracket({
+        1.2 : 'hst_stis_pfltfile_0001.fits',
+        5.0 : 'hst_stis_pfltfile_0002.fits',
+    }),
+    'FUV-MAMA' : GeometricallyNearest({
+        1.5 : 'hst_stis_pfltfile_0003.fits',
+    }),
+})""", {"hst_stis_pfltfile_0001.fits": None, "hst_stis_pfltfile_0002.fits": None,
+        "hst_stis_pfltfile_0003.fits": None}),
+    "roman-match-useafter": ("roman", "wfi", "dark", ("Match", "UseAfter"),
+        (("ROMAN.META.INSTRUMENT.DETECTOR",), ("ROMAN.META.EXPOSURE.START_TIME",)), """Match({
+    'WFI01' : UseAfter({
+        '2020-01-01 00:00:00' : 'roman_wfi_dark_0001.asdf',
+    }),
+    'WFI02' : 'N/A',
+})""", {"roman_wfi_dark_0001.asdf": "2020-01-01"}),
+}
+
+
+COMMON = "'sha1sum' : '0', 'derived_from' : 'test'"
+
+
+def _rules_cache(root, obs: str, instrument: str, filekind: str, classes, parkey, selector: str):
+    """A cache of one pmap -> imap -> rmap with `selector`, and a small file per reference named."""
+    import re as re_module
+
+    from crds.core import rmap as crds_rmap
+
+    maps, refs = root / "mappings" / obs, root / "references" / obs
+    maps.mkdir(parents=True)
+    refs.mkdir(parents=True)
+    key = {"hst": "INSTRUME", "jwst": "META.INSTRUMENT.NAME", "roman": "ROMAN.META.INSTRUMENT.NAME"}[obs]
+    item = filekind.upper() if obs == "jwst" else filekind
+    names = (f"{obs}_{instrument}_{filekind}_0001.rmap", f"{obs}_{instrument}_0001.imap", f"{obs}_0001.pmap")
+    texts = [
+        f"header = {{'classes' : {classes!r}, 'filekind' : '{filekind.upper()}', 'instrument' : "
+        f"'{instrument.upper()}', 'mapping' : 'REFERENCE', 'name' : '{names[0]}', 'observatory' : "
+        f"'{obs.upper()}', 'parkey' : {parkey!r}, {COMMON}}}\n\n"
+        f"selector = {selector}\n",
+        f"header = {{'instrument' : '{instrument.upper()}', 'mapping' : 'INSTRUMENT', 'name' : '{names[1]}', "
+        f"'observatory' : '{obs.upper()}', 'parkey' : ('REFTYPE',), {COMMON}}}\n\n"
+        f"selector = {{'{item}' : '{names[0]}'}}\n",
+        f"header = {{'mapping' : 'PIPELINE', 'name' : '{names[2]}', 'observatory' : '{obs.upper()}', "
+        f"'parkey' : ('{key}',), {COMMON}}}\n\n"
+        f"selector = {{'{instrument.upper()}' : '{names[1]}'}}\n",
+    ]
+    for name, text in zip(names, texts, strict=True):
+        crds_rmap.Mapping.from_string(text, name, ignore_checksum=True).write(str(maps / name))
+    for ref in set(re_module.findall(rf"'({obs}_[a-z0-9_\-]+\.(?:fits|json|asdf))'", selector)):
+        (refs / ref).write_bytes(b"{}" if not ref.endswith(".fits") else _tiny_fits())
+    return names[2]
+
+
+def _tiny_fits() -> bytes:
+    import io
+
+    from astropy.io import fits
+
+    out = io.BytesIO()
+    fits.PrimaryHDU().writeto(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_it_imports_every_selector_shape_with_each_files_type_and_useafter(db, settings, tmp_path, shape):
+    obs, instrument, filekind, classes, parkey, selector, expected = SHAPES[shape]
+    settings.OBSERVATORY = obs
+    pmap = _rules_cache(tmp_path / "cache", obs, instrument, filekind, classes, parkey, selector)
+    report = import_cache(tmp_path / "cache")
+    assert report.context == pmap and report.mappings_added == 3
+    rows = {r.name: r for r in File.objects.references()}
+    assert set(rows) == set(expected)
+    for name, useafter in expected.items():
+        assert (rows[name].instrument, rows[name].filekind) == (instrument, filekind)
+        stamp = rows[name].useafter_date
+        assert (stamp.strftime("%Y-%m-%d") if stamp else None) == useafter, name

@@ -38,7 +38,7 @@ MARIADB = ("127.0.0.1", 3306)
 BUILD_CACHE = """
 import json
 from pathlib import Path
-from crds_server.catalog.demo import build_demo_cache, demo_datasets
+from crds_server.demo import build_demo_cache, demo_datasets
 out = Path({out!r})
 pmap = build_demo_cache(out, "hst")
 with open(out / "datasets.jsonl", "w") as lines:

@@ -100,10 +100,29 @@ def test_a_known_id_observed_before_since_is_left_out_not_an_error(rpc, associat
     assert rpc("get_dataset_headers_by_id", "hst-latest", ["I9ZF01DZQ"], "2011-01-01T00:00:00") == {}
 
 
-def test_an_unknown_id_fails_the_whole_call(rpc, demo_catalog):
+def test_an_id_whose_instrument_cannot_be_determined_fails_the_whole_call_as_the_client_expects(
+        rpc, demo_catalog):
     known = demo_catalog.datasets[0]["id"]
     message = rpc.error("get_dataset_headers_by_id", "hst-latest", [known, "bar"], None)
-    assert "Can't determine instrument for dataset 'BAR'" in message
+    assert message == "OtherError: Can't determine instrument for dataset 'BAR'"
+
+
+def test_an_unknown_id_of_a_known_instrument_is_answered_alone_and_the_others_still_are(rpc, demo_catalog):
+    known = demo_catalog.datasets[0]
+    ids = [known["id"], "jzzz99zzq", "J9ZZ99010:J9ZZ99ZZQ"]
+    result = rpc("get_dataset_headers_by_id", "hst-latest", ids, None)
+    assert result == {known["id"]: known["header"],
+                      "JZZZ99ZZQ:JZZZ99ZZQ": "NOT FOUND dataset ID does not exist 'JZZZ99ZZQ'",
+                      "J9ZZ99010:J9ZZ99ZZQ": "NOT FOUND dataset ID does not exist 'J9ZZ99010:J9ZZ99ZZQ'"}
+    assert all(key.count(":") == 1 for key in result)  # `crds list` splits every key in two
+
+
+def test_a_malformed_id_never_hides_the_answers_for_good_ones(rpc, demo_catalog):
+    known = demo_catalog.datasets[0]
+    message = rpc.error("get_dataset_headers_by_id", "hst-latest", [known["id"], "A:B:C"], None)
+    assert message == "OtherError: Can't determine instrument for dataset 'A:B:C'"
+    result = rpc("get_best_references_by_ids", "hst-latest", [known["id"], "A:B:C"], None, False)
+    assert result[known["id"]][0] is True and result["A:B:C"][0] is False
 
 
 def test_dataset_ids_must_be_a_list_of_strings(rpc, demo_catalog):

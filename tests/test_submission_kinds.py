@@ -425,7 +425,7 @@ def test_a_hand_edited_imap_and_pmap_are_delivered_naming_each_others_new_names(
 
 def _jwst_view(tmp_path) -> tuple[Path, Path]:
     """A view of the JWST demo's mappings (links, as `rules.mapping_view` makes) and its references."""
-    from crds_server.catalog import demo
+    from crds_server import demo
 
     cache = tmp_path / "jwst-cache"
     demo.build_demo_cache(cache, "jwst")

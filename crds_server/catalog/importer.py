@@ -180,23 +180,37 @@ def place_file(source: Path, target: Path) -> None:
 
 
 def _rules_metadata(mapping_rows: Iterable[File]) -> dict[str, tuple[str, str, str]]:
-    """{reference: (instrument, filekind, earliest useafter)} from the imported rmaps."""
+    """{reference: (instrument, filekind, earliest useafter)} from the imported rmaps.
+
+    Walks the library's own nested form of each selector (`Selector.todict`), so
+    every shape it parses is read alike: Match -> UseAfter, Match -> N/A or OMIT
+    (rows without a date column), plain UseAfter, ClosestTime, VersionAfter,
+    SelectVersion, Bracket, GeometricallyNearest and any nesting of them.
+    """
     found: dict[str, tuple[str, str, str]] = {}
     for row in mapping_rows:
         if not row.name.endswith(".rmap"):
             continue
-        loaded = rmap.load_mapping(row.name)
-        table = loaded.todict()
-        params = [p.upper() for p in table["parameters"]]
-        for values in table["selections"]:
-            ref = values[params.index("REFERENCE")] if "REFERENCE" in params else None
-            if not isinstance(ref, str) or ref.upper() in ("N/A", "OMIT"):
-                continue
-            useafter = values[params.index("USEAFTER")] if "USEAFTER" in params else ""
+        selector = rmap.load_mapping(row.name).selector
+        for ref, useafter in _selected_files(selector.todict(), ""):
             old = found.get(ref)
             if old is None or (useafter and (not old[2] or useafter < old[2])):
-                found[ref] = (row.instrument, row.filekind, str(useafter))
+                found[ref] = (row.instrument, row.filekind, useafter)
     return found
+
+
+def _selected_files(node: Any, useafter: str) -> Iterable[tuple[str, str]]:
+    """(reference, useafter date on its path or "") for every file a selector tree names."""
+    if isinstance(node, dict) and "selections" in node:
+        dated = tuple(node.get("parameters") or ()) == ("USEAFTER",)  # UseAfter, ClosestTime
+        for key, choice in node["selections"]:
+            date = str(key[0] if isinstance(key, (tuple, list)) else key) if dated else useafter
+            yield from _selected_files(choice, date)
+    elif isinstance(node, (tuple, list)):  # a choice naming several files
+        for item in node:
+            yield from _selected_files(item, useafter)
+    elif isinstance(node, str) and node.upper() not in ("N/A", "OMIT") and crds_config.is_reference(node):
+        yield node, useafter
 
 
 def _reference_row(name: str, path: Path, rules: dict[str, tuple[str, str, str]]) -> File:

@@ -11,7 +11,8 @@ from typing import Any
 
 from django.db import models, transaction
 
-from .errors import DatasetError
+from . import placing
+from .errors import DatasetError, UnplacedDataset
 from .models import Dataset
 
 CHUNK = 500
@@ -99,12 +100,30 @@ def dataset_ids(instrument: str, since: datetime.datetime | None) -> list[str]:
 def headers_by_id(ids: list[str], since: datetime.datetime | None = None) -> dict[str, dict]:
     """{compound id: header} for product, exposure or compound ids; a product gives all its exposures.
 
-    An id that matches no dataset fails the whole call (contract §2.4).
+    Any id that matches no dataset fails the whole call (the web page's lookup).
     """
     found, missing = find_headers(ids, since)
     if missing:
         raise DatasetError(f"Can't determine instrument for dataset '{missing[0]}'.")
     return found
+
+
+def answer_headers(ids: list[str], since: datetime.datetime | None = None) -> dict[str, dict | str]:
+    """{compound id: header or "NOT FOUND ..."} for product, exposure or compound ids (any case,
+    JWST ``_`` forms too), as `get_dataset_headers_by_id` answers; a product gives all its exposures.
+
+    Each id is answered on its own: an id of a known instrument without a
+    dataset gets a string; only an id whose instrument cannot be determined
+    at all fails the call (UnplacedDataset, contract §2.4).
+    """
+    found, missing = find_headers(ids, since)
+    answers: dict[str, dict | str] = dict(found)
+    for ident in missing:
+        if placing.instrument_of(ident) is None or ident.count(":") > 1:
+            raise UnplacedDataset(ident)
+        product, _, exposure = ident.partition(":")
+        answers[f"{product}:{exposure or product}"] = f"NOT FOUND dataset ID does not exist '{ident}'"
+    return answers
 
 
 def find_headers(ids: list[str], since: datetime.datetime | None = None
@@ -116,13 +135,23 @@ def find_headers(ids: list[str], since: datetime.datetime | None = None
     found: dict[str, dict] = {}
     missing: list[str] = []
     for start in range(0, len(ids), CHUNK):
-        chunk = [split_id(str(i)) for i in ids[start:start + CHUNK]]
-        for ident, rows in _lookup(chunk, since).items():
+        chunk = [_split_or_none(str(i)) for i in ids[start:start + CHUNK]]
+        missing += [placing.normalize(str(i)) for i, c in zip(ids[start:start + CHUNK], chunk, strict=True)
+                    if c is None]
+        for ident, rows in _lookup([c for c in chunk if c is not None], since).items():
             if rows is None:
                 missing.append(ident)
             else:
                 found.update(rows)
     return found, missing
+
+
+def _split_or_none(ident: str) -> tuple[str, str] | None:
+    """The two halves of a normalised id, or None for an id no dataset can have (e.g. 'A:B:C')."""
+    try:
+        return split_id(placing.normalize(ident))
+    except DatasetError:
+        return None
 
 
 def _lookup(chunk: list[tuple[str, str]], since: datetime.datetime | None

@@ -10,9 +10,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from crds_server.accounts.actions import create_user
 from crds_server.catalog.actions import set_context
-from crds_server.catalog.demo import build_demo_cache, demo_datasets
 from crds_server.catalog.importer import import_cache
 from crds_server.datasets.actions import import_datasets
+from crds_server.demo import build_demo_cache, demo_datasets
+from crds_server.demo.server import live_in, ship_files
 from crds_server.ops.management.commands.init import initialise
 from crds_server.ops.setup import OBSERVATORIES, USECASES
 
@@ -21,7 +22,10 @@ DEMO_USERS = (("demo-submitter", "submitter"), ("demo-operator", "operator"))
 
 class Command(BaseCommand):
     help = ("Initialise a dev or test server and load demo rules, references and datasets made "
-            "from the crds specs, with a demo submitter and operator (never on ops).")
+            "from the crds specs, with a demo submitter and operator (never on ops); with --story, "
+            "also a short history played with the server's own actions: two confirmed and "
+            "archived deliveries, contexts made latest on dated days, a bad file, "
+            "affected-datasets reports.")
     # Like init, demo creates the secret key that the security checks ask for.
     requires_system_checks: list[str] = []
 
@@ -29,8 +33,12 @@ class Command(BaseCommand):
         parser.add_argument("--observatory", choices=OBSERVATORIES, default=settings.OBSERVATORY)
         parser.add_argument("--usecase", choices=USECASES, default="dev")
         parser.add_argument("--datasets", type=int, default=60)
+        parser.add_argument("--story", action="store_true",
+                            help="also play the demo story (deliveries, dated history, a bad file, "
+                                 "affected datasets); `make demo` does")
 
-    def handle(self, *args: Any, observatory: str, usecase: str, datasets: int, **options: Any) -> None:
+    def handle(self, *args: Any, observatory: str, usecase: str, datasets: int, story: bool,
+               **options: Any) -> None:
         if usecase == "ops":
             raise CommandError("Demo rules and references never go on an ops server: "
                                "pipelines would get them. Use --usecase dev or test.")
@@ -44,13 +52,20 @@ class Command(BaseCommand):
                 for entry in demo_datasets(cache, observatory, datasets):
                     out.write(json.dumps(entry) + "\n")
             count = import_datasets(lines)
+        users = demo_users(usecase)
         if report.mappings_added:
             set_context("demo", pmap, "versions", "Demo data")
+        if report.mappings_added and story:
+            played = live_in(*(User.objects.get(username=name) for name, _ in DEMO_USERS),
+                            log=lambda line: self.stdout.write(f"  {line}"))
+            pmap = played.contexts[-1] if played.contexts else pmap
+            for path in ship_files(settings.HOME / "demo_files", pmap):
+                self.stdout.write(f"A reference to submit (it certifies against {pmap}): {path}")
         self.stdout.write(
             f"Demo {observatory} server ready: {report.mappings_added} mappings, "
             f"{report.references_added} references, {count} datasets; latest context {pmap}"
         )
-        for name, role, password in demo_users(usecase):
+        for name, role, password in users:
             if password is None:
                 self.stdout.write(f"Demo {role}: user '{name}' already exists; its password is unchanged")
             elif usecase == "dev":
