@@ -39,6 +39,18 @@ def test_it_sets_latest_and_edit_and_records_history_and_audit(db, demo_cache):
     assert AuditEntry.objects.filter(action="import cache", user="tester").exists()
 
 
+def test_the_imported_latest_pmap_is_latest_and_its_files_are_dated_active(db, demo_cache):
+    import_cache(demo_cache.path, user="tester")
+    pmap = File.objects.get(name=demo_cache.context)
+    assert pmap.state == "latest" and pmap.activation_date is not None
+    assert list(File.objects.filter(state="latest").values_list("name", flat=True)) == [pmap.name]
+    from crds_server.catalog import activation
+
+    named = activation.closure(pmap.name)
+    undated = File.objects.filter(name__in=list(named), activation_date__isnull=True)
+    assert len(named) > 100 and not undated.exists()
+
+
 def test_importing_twice_adds_nothing_the_second_time(db, demo_cache):
     first = import_cache(demo_cache.path)
     second = import_cache(demo_cache.path)

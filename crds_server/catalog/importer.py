@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import versioning
+from . import activation, versioning
 from .errors import ImportRefused
 from .models import AuditEntry, ContextHistory, ContextPointer, File
 
@@ -299,10 +299,13 @@ def _commit(maps: list[File], refs: list[File], target: str, user: str, report: 
         for kind in ("latest", "edit"):
             moved = _point(kind, target)
             if moved and kind == "latest":
+                now = timezone.now()
                 ContextHistory.objects.create(
-                    start_date=timezone.now(), context=target, user=user,
+                    start_date=now, context=target, user=user,
                     description=f"Imported from a CRDS cache by {user}.",
                 )
+                # As a set-context would: the pmap is `latest`, its files dated active.
+                activation.activate(target, activation.closure(target), now)
         AuditEntry.objects.create(
             user=user, action="import cache", filename=target,
             details=f"{len(maps)} mappings and {len(refs)} references added",
