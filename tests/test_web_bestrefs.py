@@ -72,6 +72,12 @@ def test_an_unknown_dataset_id_is_marked(client, demo_catalog):
     assert 'id="dataset-error"' in page and "<b>" not in page.split('id="dataset-error"')[1][:200]
 
 
+def test_an_unknown_dataset_of_a_known_instrument_reads_as_over_rpc(client, demo_catalog):
+    response = client.get("/bestrefs/", {"dataset": "J8ZZ99ZZQ"})  # an ACS id (J) with no dataset
+    error = response.content.decode().split('id="dataset-error"')[1][:300]
+    assert response.status_code == 400 and "NOT FOUND" in error and "J8ZZ99ZZQ" in error.upper()
+
+
 def test_an_unknown_context_is_marked(client, demo_catalog):
     response = client.get("/bestrefs/", {"context": "hst_9999.pmap", "instrument": "acs"})
     assert response.status_code == 400

@@ -97,17 +97,6 @@ def dataset_ids(instrument: str, since: datetime.datetime | None) -> list[str]:
     return [f"{p}:{e}" for p, e in rows.values_list("product", "exposure")]
 
 
-def headers_by_id(ids: list[str], since: datetime.datetime | None = None) -> dict[str, dict]:
-    """{compound id: header} for product, exposure or compound ids; a product gives all its exposures.
-
-    Any id that matches no dataset fails the whole call (the web page's lookup).
-    """
-    found, missing = find_headers(ids, since)
-    if missing:
-        raise DatasetError(f"Can't determine instrument for dataset '{missing[0]}'.")
-    return found
-
-
 def answer_headers(ids: list[str], since: datetime.datetime | None = None) -> dict[str, dict | str]:
     """{compound id: header or "NOT FOUND ..."} for product, exposure or compound ids (any case,
     JWST ``_`` forms too), as `get_dataset_headers_by_id` answers; a product gives all its exposures.

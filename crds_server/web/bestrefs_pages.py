@@ -12,7 +12,7 @@ from crds_server.catalog import bestrefs, contexts, rules_table
 from crds_server.catalog.errors import CatalogError
 from crds_server.catalog.headers import HeaderSyntaxError, parse_pasted_header
 from crds_server.catalog.models import File
-from crds_server.datasets.actions import headers_by_id
+from crds_server.datasets.actions import answer_headers
 from crds_server.datasets.errors import DatasetError
 
 
@@ -77,12 +77,19 @@ def _parsed(state: dict) -> dict | None:
 
 
 def _dataset_header(state: dict) -> dict | None:
+    """The header of the dataset id, answered as `get_dataset_headers_by_id` answers it."""
     try:
-        found = headers_by_id([state["dataset"]])
+        found = answer_headers([state["dataset"]])
     except DatasetError as exc:
         state["errors"]["dataset"] = str(exc)
         return None
-    return dict(sorted(found.items())[0][1]) if found else None
+    if not found:
+        return None
+    answer = sorted(found.items())[0][1]
+    if isinstance(answer, str):  # "NOT FOUND ...": an id of a known instrument with no dataset
+        state["errors"]["dataset"] = answer
+        return None
+    return dict(answer)
 
 
 def _explored(source, state: dict) -> dict | None:
