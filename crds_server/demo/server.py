@@ -80,9 +80,8 @@ def live_in(submitter: User, operator: User, log: Callable[[str], None] = lambda
     log(f"Delivered {first} in {story.contexts[-1]}")
     second = _deliver(submitter, operator, "demo_fixed.fits", "Corrected demo reference", story)
     log(f"Replaced it by {second} in {story.contexts[-1]}")
-    catalog_actions.mark_bad(operator.username, [first], f"Demo: {first} was delivered with wrong data.")
+    catalog_actions.mark_bad(operator.username, [first], f"Demo, {first} was delivered with wrong data.")
     story.bad_file = first
-    _archive()
     _date_history()
     story.affected = _affected(story.contexts)
     log(f"Affected datasets: {story.affected}")
@@ -104,6 +103,7 @@ def _deliver(submitter: User, operator: User, upload: str, description: str, sto
         raise DemoStoryError(f"Demo submission is {submission.status}: {submission.error}")
     confirmed = submissions.confirm(submitter, submission.id)
     new_context = confirmed.new_context()
+    _archive()  # only a context whose files the archive holds may become latest
     catalog_actions.set_context(operator.username, new_context, "latest", description)
     story.contexts.append(new_context)
     story.submissions.append(str(submission.id))
