@@ -176,6 +176,7 @@ SCHEDULE = {  # task: minutes of the day (from 00:00) it runs at, among the firs
     "watch_deliveries": set(range(240)),
     "publish_cache": set(range(0, 240, 10)),
     "prune_login_attempts": set(range(0, 240, 10)),
+    "follow_source": set(range(0, 240, 5)),
     "nightly_checks": {180},
 }
 

@@ -24,6 +24,7 @@ SCHEDULE: dict[str, tuple[int, int | None]] = {
     "crds_server.reprocessing.tasks.monitor_reprocessing": (5, None),
     "crds_server.ops.tasks.publish_cache": (10, None),
     "crds_server.security.tasks.prune_login_attempts": (10, None),
+    "crds_server.replica.tasks.follow_source": (5, None),
     "crds_server.ops.tasks.nightly_checks": (60, 3),
 }
 
