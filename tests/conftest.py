@@ -192,3 +192,44 @@ def pytest_report_header(config) -> list[str]:
     db = settings.DATABASES["default"]
     return [f"crds-server: database {db['ENGINE'].rsplit('.', 1)[-1]} "
             f"({db.get('HOST') or db.get('NAME')}), cache {settings.CACHES['default']['BACKEND']}"]
+
+
+# Submission pages: Homer, a submitter logged in with the ACS lock, and areas left clean.
+
+
+@pytest.fixture
+def clean_areas() -> Iterator[None]:
+    """Leave the file store, ingest and upload areas as the test found them."""
+    import shutil
+
+    from django.conf import settings
+
+    from tests.submitting import store_files
+
+    before = store_files()
+    yield
+    for path in store_files() - before:
+        (Path(settings.FILE_CACHE) / path).unlink()
+    shutil.rmtree(Path(settings.SERVER_FILES) / "ingest", ignore_errors=True)
+    for path in (Path(settings.SERVER_FILES) / "uploads").glob("*-*-*-*-*"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def homer(demo_catalog):
+    from tests.submitting import persona
+
+    return persona("homer", password="donuts")
+
+
+@pytest.fixture
+def browser(homer):
+    """Homer logged in with the ACS lock, checking CSRF as the real server does."""
+    from django.test import Client
+
+    from tests.test_web_auth import login
+
+    client = Client(enforce_csrf_checks=True)
+    login(client, "homer", "donuts", "acs")
+    client.get("/jpoll/open_channel")
+    return client

@@ -16,7 +16,7 @@ from django.test import Client
 
 from crds_server.submissions import actions, redcat
 from crds_server.submissions.models import Submission
-from tests.submitting import COS_KEYWORDS, COS_RMAP, persona, put_in_ingest, store_files
+from tests.submitting import COS_KEYWORDS, COS_RMAP, persona, put_in_ingest
 from tests.test_web_auth import error_of, login
 
 PAGE = "/submission_form/redcat_submit/"
@@ -54,15 +54,8 @@ REQUIRED = [key for key, _, required in STSCI if required]
 
 
 @pytest.fixture(autouse=True)
-def _clean_areas():
-    """Leave the file store, ingest and upload areas as this test found them."""
-    before = store_files()
-    yield
-    for path in store_files() - before:
-        (Path(settings.FILE_CACHE) / path).unlink()
-    shutil.rmtree(Path(settings.SERVER_FILES) / "ingest", ignore_errors=True)
-    for path in (Path(settings.SERVER_FILES) / "uploads").glob("*-*-*-*-*"):
-        shutil.rmtree(path, ignore_errors=True)
+def _clean_areas(clean_areas):
+    """Every test leaves the store, ingest and upload areas as it found them."""
 
 
 @pytest.fixture
@@ -70,14 +63,6 @@ def homer(demo_catalog):
     user = persona("homer", password="donuts")
     put_in_ingest(demo_catalog, user, "my_dark.fits")
     return user
-
-
-@pytest.fixture
-def browser(homer) -> Client:
-    client = Client(enforce_csrf_checks=True)
-    login(client, "homer", "donuts", "acs")
-    client.get("/jpoll/open_channel")
-    return client
 
 
 def post(browser: Client, **answers: str):

@@ -41,8 +41,7 @@ def _client(name: str, instrument: str) -> Client:
     return client
 
 
-# The fixtures of the kinds' tests: Homer logged in with the ACS lock, the areas left clean.
-homer, browser, _clean_areas = kinds.homer, kinds.browser, kinds._clean_areas
+_clean_areas = kinds._clean_areas  # Homer and his browser come from conftest.py
 FROM_SECOND = dict(FORM, pmap_mode="pmap_text", pmap_text="hst_0002.pmap")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,36 +14,15 @@ from django.test import Client
 from crds_server.catalog import contexts
 from crds_server.submissions import actions
 from crds_server.submissions.models import Submission
-from tests.submitting import COS_KEYWORDS, COS_RMAP, done_messages, persona, put_in_ingest, store_files
-from tests.test_web_auth import error_of, login
+from tests.submitting import COS_KEYWORDS, COS_RMAP, done_messages, persona, put_in_ingest
+from tests.test_web_auth import error_of
 
 RESULT_LINK = re.compile(r"/display_result/([0-9a-f-]{36})")
 
 
 @pytest.fixture(autouse=True)
-def _clean_areas():
-    """Leave the file store, ingest and upload areas as this test found them."""
-    before = store_files()
-    yield
-    for path in store_files() - before:
-        (Path(settings.FILE_CACHE) / path).unlink()
-    shutil.rmtree(Path(settings.SERVER_FILES) / "ingest", ignore_errors=True)
-    for path in (Path(settings.SERVER_FILES) / "uploads").glob("*-*-*-*-*"):
-        shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture
-def homer(demo_catalog):
-    return persona("homer", password="donuts")
-
-
-@pytest.fixture
-def browser(homer) -> Client:
-    """Homer logged in with the ACS lock, checking CSRF as the real server does."""
-    client = Client(enforce_csrf_checks=True)
-    login(client, "homer", "donuts", "acs")
-    client.get("/jpoll/open_channel")
-    return client
+def _clean_areas(clean_areas):
+    """Every test leaves the store, ingest and upload areas as it found them."""
 
 
 def repost(browser: Client, path: str, **fields: str):

@@ -82,11 +82,11 @@ def _move_pointer(kind: str, context: str, expected: str | None) -> str | None:
     return old
 
 
-def check_reason(reason: object) -> str:
+def check_reason(reason: object, action: str = "change a context") -> str:
     """The reason for a change, stripped: required, bounded, in the characters of descriptions."""
     text = reason.strip() if isinstance(reason, str) else ""
     if not text:
-        raise BadContextError("A reason is required to change a context.")
+        raise BadContextError(f"A reason is required to {action}.")
     refused = plaintext.problem(text, "reason")
     if refused:
         raise BadContextError(refused)
@@ -192,12 +192,7 @@ def _apply(user: str, plan: badfiles.BadPlan, bad: bool, reason: str) -> badfile
 
 
 def _require_reason(reason: str) -> None:
-    text = reason.strip() if isinstance(reason, str) else ""
-    if not text:
-        raise BadContextError("A reason is required to mark files bad or OK.")
-    refused = plaintext.problem(text, "reason")
-    if refused:
-        raise BadContextError(refused)
+    check_reason(reason, "mark files bad or OK")
 
 
 def _flag(names: list[str], flag: str, value: bool) -> list[str]:
