@@ -56,7 +56,8 @@ Files the server's importer should know about
   (`crds.io.geis.get_conjugate`).  Instrument and filekind of every HST
   reference follow from its name via `crds.hst.locate.get_file_properties`.
 * JWST FITS references carry what their certify constraints require
-  (`certifiable`): keywords, an 8 x 8 subarray of every named array, tables;
+  (`certifiable`): keywords, an 8 x 8 subarray of every named array (a full
+  2048 x 2048 frame where the constraints apply one anyway), tables;
   the SYSTEM CRDSCFG reference is the library's built-in one.
 * JWST/Roman references are named ``<obs>_<instr>_<filekind>_<NNNN><ext>``;
   instrument and filekind are the 2nd and 3rd ``_`` fields.  ASDF, JSON and

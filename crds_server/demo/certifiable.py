@@ -7,6 +7,15 @@ keyword's type), detector axes follow the ``<DETECTOR>_AXIS`` expressions,
 and every array or table the constraints name is written small, as a
 subarray (``META.SUBARRAY.*`` of an 8 x 8 corner), with the dimensions and
 types the constraints ask for.
+
+Where the constraints ask for more, so does the file, still read from them:
+a shape of keyword values (MIRI RESET ``SHAPE==(NINTS,NGROUPS,SUBSIZE2,SUBSIZE1)``),
+a full detector frame ``SHAPE[-2:]==(2048,2048)`` wherever the library applies
+it to the file's header (NIRSpec DFLAT and TRAPDENSITY: their ``full_frame(...)and(...)``
+conditions hold for subarrays too), arrays following it (``DQ_ARRAY.SHAPE[-2:]==SCI_ARRAY...``),
+``*_ARRAY`` table column types (vectors), and keyword values that must contain a text
+(NIRSpec REFPIX ``(('IRS2')in(READPATT))``, also restricting the rules' values).
+Full frames are one plane of a constant.
 """
 
 from __future__ import annotations
@@ -26,6 +35,10 @@ _TABLE = re.compile(r"is_table\((\w+)_ARRAY\)")
 _COLUMNS = re.compile(r"has_columns\((\w+)_ARRAY,\s*\[([^\]]*)\]\)")
 _COLUMN_TYPE = re.compile(r"has_column_type\((\w+)_ARRAY,\s*'(\w+)',\s*'(\w+)'\)")
 _SHAPE = re.compile(r"\((\w+)_ARRAY\.SHAPE==\((\d+),\s*(\d+)\)\)")
+_NAMED_SHAPE = re.compile(r"\((\w+)_ARRAY\.SHAPE==\(((?:[A-Z]\w*,)*[A-Z]\w*)\)\)")  # (NINTS,NGROUPS,...)
+_FRAME = re.compile(r"\((\w+)_ARRAY\.SHAPE\[-2:\]==\((\d+),\s*(\d+)\)\)")
+_LIKE = re.compile(r"\((\w+)_ARRAY\.SHAPE\[-2:\]==(\w+)_ARRAY\.SHAPE\[-2:\]\)")  # DQ as SCI
+_CONTAINS = re.compile(r"\(\('(\w+)'\)in\((\w+)\)\)")  # (('IRS2')in(READPATT))
 _ODD = re.compile(r"\((\w+)_ARRAY\.SHAPE\[0\]%2\)==1")
 _AXIS = re.compile(r"\(FASTAXIS==(-?\d)\)and\(SLOWAXIS==(-?\d)\)")
 
@@ -40,6 +53,8 @@ class Array:
     table: bool = False
     columns: dict[str, str] = field(default_factory=dict)
     shape: tuple[int, ...] = ()  # a shape the constraints fix outright
+    frame: tuple[int, int] = ()  # (rows, columns) the last two axes must have, where it applies
+    like: str = ""  # the array whose last two axes this one's must equal (DQ, ERR: SCI)
     kernel: bool = False  # an odd-sided kernel whose values sum to 1 (IPC)
 
 
@@ -72,7 +87,17 @@ def legal_values(instrument: str, filekind: str) -> dict[str, set[str]]:
         values = {str(utils.condition_value(v)) for v in info.values if not str(v).startswith("&")}
         if values and not {"ANY"} & values and not any(":" in v for v in values):
             legal[info.name] = legal[info.name] & values if info.name in legal else values
+    for part, short in _contains(_infos(instrument, filekind)):
+        for key in legal:
+            if key.split(".")[-1] == short:
+                legal[key] = {v for v in legal[key] if part in v}
     return legal
+
+
+def _contains(infos: tuple) -> list[tuple[str, str]]:
+    """(part, KEYWORD) of constraints that a keyword's value contains a text: (('IRS2')in(READPATT))."""
+    return [(m[0], m[1]) for info in infos if info.keytype == "H"
+            for m in _CONTAINS.findall(" ".join(str(v) for v in info.values))]
 
 
 def contents(instrument: str, filekind: str, keywords: dict[str, str],
@@ -98,11 +123,18 @@ def contents(instrument: str, filekind: str, keywords: dict[str, str],
     for info in infos:
         if info.keytype == "H" and info.name in found:
             found[info.name] = _unconditioned(found[info.name], info)
-        elif info.keytype == "H" and _wanted(info):
+        elif info.keytype == "H" and _wanted(info) and info.datatype != "X":  # X: an expression
             found[info.name] = _value(info)
         elif info.keytype == "C" and _wanted(info):
             columns[info.name] = _value(info)
-    return Contents(found, _arrays(infos), columns)
+    for part, short in _contains(infos):  # NIRSpec REFPIX: READPATT must name an IRS2 pattern
+        legal = legal_values(instrument, filekind)
+        keys = sorted(k for k in {*found, *legal} if k.split(".")[-1] == short)
+        choices = sorted(v for k in keys for v in legal.get(k, ()) if part in v and v not in ("*", "N/A"))
+        for key in keys:
+            if part not in str(found.get(key, "")):
+                found[key] = choices[0] if choices else part
+    return Contents(found, _arrays(infos, found), columns)
 
 
 _FULL_FRAME = ("N/A", "ANY", "FULL", "GENERIC")  # GENERIC counts as full frame too
@@ -152,8 +184,32 @@ def _axes(infos: tuple, detector: str) -> dict[str, int]:
     return {"META.SUBARRAY.FASTAXIS": 1, "META.SUBARRAY.SLOWAXIS": 2}
 
 
-def _arrays(infos: tuple) -> dict[str, Array]:
+def _header(infos: tuple, found: dict[str, Any]) -> dict[str, Any]:
+    """The header certify evaluates conditions in: every constraint name UNDEFINED unless set,
+    data model paths also under their FITS names and with ``_`` for ``.``."""
+    from crds.jwst import schema
+
+    header: dict[str, Any] = {info.name.replace(".", "_"): "UNDEFINED" for info in infos}
+    header.update({info.name: "UNDEFINED" for info in infos})
+    for key, value in found.items():
+        header[key] = header[key.replace(".", "_")] = value
+        fits_key = schema.dm_to_fits(key)
+        if fits_key:
+            header[fits_key] = value
+    return header
+
+
+def _applies(info: Any, header: dict[str, Any]) -> bool:
+    """Whether certify applies this constraint to a file with `header` (the library decides)."""
+    from crds.certify import validators
+
+    presence = validators.validator(info).is_applicable(dict(header))
+    return bool(presence) and presence not in ("O", "W")
+
+
+def _arrays(infos: tuple, found: dict[str, Any]) -> dict[str, Array]:
     arrays: dict[str, Array] = {}
+    header = _header(infos, found)
     for info in infos:
         if info.keytype != "A":
             continue
@@ -170,6 +226,16 @@ def _arrays(infos: tuple) -> dict[str, Array]:
         fixed = [(int(a), int(b)) for name, a, b in _SHAPE.findall(text) if name == info.name]
         if fixed and not str(info.presence).startswith(("F", "(full_frame")):
             array.shape = fixed[0]
+        for name, listed in _NAMED_SHAPE.findall(text):  # MIRI RESET: (NINTS,NGROUPS,SUBSIZE2,SUBSIZE1)
+            values = [header.get(n, "UNDEFINED") for n in listed.split(",")]
+            if name == info.name and all(str(v).isdigit() for v in values):
+                array.shape = tuple(int(v) for v in values)
+        frame = [(int(a), int(b)) for name, a, b in _FRAME.findall(text) if name == info.name]
+        if frame and _applies(info, header):
+            array.frame = frame[0]
+        for name, other in _LIKE.findall(text):
+            if name == info.name:
+                array.like = other
         if any(name == info.name for name in _ODD.findall(text)):
             array.kernel = True
         for name, listed in _COLUMNS.findall(text):
@@ -181,4 +247,7 @@ def _arrays(infos: tuple) -> dict[str, Array]:
             if name == info.name:
                 array.table = True
                 array.columns[column.upper()] = kind.upper()
+    for array in arrays.values():
+        if array.like in arrays and not array.frame:
+            array.frame = arrays[array.like].frame
     return arrays

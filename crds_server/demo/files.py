@@ -156,9 +156,7 @@ def _write_jwst_fits(path: Path, instrument: str, filekind: str, keywords: dict[
     hdus: list = [primary]
     for array in wanted.arrays.values():
         if array.table:
-            columns = [fits.Column(name=n, format="J" if k == "INT" else "16A" if k == "STRING" else "E",
-                                   array=np.array(["demo"] if k == "STRING" else [1]))
-                       for n, k in sorted(array.columns.items())]
+            columns = [_column(n, k) for n, k in sorted(array.columns.items())]
             hdus.append(fits.BinTableHDU.from_columns(columns, name=array.name))
         else:
             hdus.append(fits.ImageHDU(_array_data(array), name=array.name))
@@ -167,6 +165,19 @@ def _write_jwst_fits(path: Path, instrument: str, filekind: str, keywords: dict[
                    for n, v in sorted(wanted.columns.items())]
         hdus.append(fits.BinTableHDU.from_columns(columns, name=filekind.upper()[:8]))
     fits.HDUList(hdus).writeto(path, overwrite=True, output_verify="silentfix")
+
+
+def _column(name: str, kind: str) -> Any:
+    """A one-row table column of a constraint's kind; ``*_ARRAY`` kinds hold a 2-element vector."""
+    import numpy as np
+    from astropy.io import fits
+
+    base = kind.removesuffix("_ARRAY")
+    fmt = "J" if base in ("INT", "INTEGER") else "16A" if base in ("STR", "STRING") else "E"
+    data = np.array(["demo"] if fmt == "16A" else [1])
+    if base != kind:
+        return fits.Column(name=name, format=f"2{fmt}", array=np.stack([data, data], axis=1))
+    return fits.Column(name=name, format=fmt, array=data)
 
 
 def _array_data(array: certifiable.Array) -> Any:
@@ -179,6 +190,8 @@ def _array_data(array: certifiable.Array) -> Any:
         data[1, 1] = 1
         return data
     side = certifiable.SIZE
+    if array.frame:  # a full detector frame the constraints require: one plane of it
+        return np.ones((1,) * (array.ndim - 2) + array.frame, dtype=dtype)
     shape = array.shape or ((side,) if array.ndim == 1 else (2,) * (array.ndim - 2) + (side, side))
     return np.ones(shape, dtype=dtype)
 
