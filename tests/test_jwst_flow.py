@@ -59,3 +59,19 @@ def test_jwst_demo_references_certify_with_the_library(jwst_demo_catalog, name):
     path = jwst_demo_catalog.path / "references" / "jwst" / name
     report = certify_files([path], jwst_demo_catalog.context)
     assert report.files[name].errors == []
+
+
+def test_delete_then_add_references_on_jwst_write_rules_the_library_reads(jwst_demo_catalog):
+    replaced, header = _replaced_and_dataset(jwst_demo_catalog)
+    miri = persona("mira", instrument="miri")
+    dropped = run(miri, instrument="miri", kind="delete", deleted_files=replaced)
+    assert dropped.status == "ready", dropped.error
+    without = actions.confirm(miri, dropped.id).new_context()
+    flats = set(rmap.get_cached_mapping(without).get_imap("miri").get_rmap("flat").reference_names())
+    assert replaced not in flats and flats
+    added = run(miri, instrument="miri", kind="add", added_files=replaced, pmap_mode="pmap_edit")
+    assert added.status == "ready", added.error
+    restored = actions.confirm(miri, added.id).new_context()
+    assert restored != without
+    flats_back = rmap.get_cached_mapping(restored).get_imap("miri").get_rmap("flat").reference_names()
+    assert replaced in flats_back
