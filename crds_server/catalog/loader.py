@@ -45,17 +45,32 @@ def _load(name: str) -> Any:
     try:
         if name.endswith(".pmap"):
             drop_stale_pickle(name)
-            return heavy_client.get_pickled_mapping.uncached(
+            mapping = heavy_client.get_pickled_mapping.uncached(
                 name, cached=False, use_pickles=True, save_pickles=True
             )
+            if _checksum(mapping) != _checksum(rmap.Mapping.from_file(str(path), ignore_checksum=True)):
+                _pickle(name).unlink(missing_ok=True)  # a pickle of other rules under this name
+                mapping = heavy_client.get_pickled_mapping.uncached(
+                    name, cached=False, use_pickles=False, save_pickles=True
+                )
+            return mapping
         return rmap.load_mapping(name)
     except Exception as exc:
         raise UnknownContextError(f"Mapping '{name}' could not be loaded: {exc}") from exc
 
 
+def _pickle(name: str):
+    return settings.FILE_CACHE / "pickles" / settings.OBSERVATORY / f"{name}.pkl"
+
+
+def _checksum(mapping: Any) -> str:
+    return str(mapping.header.get("sha1sum", ""))
+
+
 def drop_stale_pickle(name: str) -> None:
-    """A pickle older than its .pmap (a name reused after a restore) must not be loaded or served."""
-    pickle = settings.FILE_CACHE / "pickles" / settings.OBSERVATORY / f"{name}.pkl"
+    """A pickle older than its .pmap (a name reused after a restore) must not be loaded or served;
+    `_load` also checks the loaded rules' checksum against the file's, whatever the times say."""
+    pickle = _pickle(name)
     path = settings.FILE_CACHE / "mappings" / settings.OBSERVATORY / name
     try:
         if pickle.stat().st_mtime < path.stat().st_mtime:
