@@ -187,7 +187,16 @@ def fast(monkeypatch) -> Iterator[fastfiles.FastFiles]:
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
     fastfiles.index.forget()
-    yield fastfiles.FastFiles(WSGIHandler())
+    django = WSGIHandler()
+
+    def inside_the_transaction(environ, start_response):
+        # Django's test client connects `close_old_connections` again after each of its requests;
+        # a request it passes on must not close the test's connection (PostgreSQL, MariaDB).
+        signals.request_started.disconnect(close_old_connections)
+        signals.request_finished.disconnect(close_old_connections)
+        return django(environ, start_response)
+
+    yield fastfiles.FastFiles(inside_the_transaction)
     signals.request_started.connect(close_old_connections)
     signals.request_finished.connect(close_old_connections)
     fastfiles.index.forget()
