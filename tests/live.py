@@ -37,6 +37,13 @@ def server_env(home: Path, observatory: str, **extra: str) -> dict[str, str]:
     return env
 
 
+def shell(home: Path, code: str, observatory: str = "hst") -> str:
+    """Run Python `code` in `crds-server shell` for the server at `home`; its output, stripped."""
+    done = subprocess.run([str(BIN / "crds-server"), "shell", "-c", code],
+                          env=server_env(home, observatory), capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
 def manage(home: Path, observatory: str, *args: str, **extra: str) -> str:
     """Run one `crds-server` command for the server at `home`; returns its output."""
     done = subprocess.run(

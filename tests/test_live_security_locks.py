@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.live import BIN, LiveServer, manage, server_env
+from tests.live import BIN, LiveServer, manage, shell
 from tests.submitting import COS_KEYWORDS, COS_RMAP
 from tests.test_processing import new_reference
 
@@ -27,9 +27,7 @@ SETUP = (
 
 
 def _shell(server: LiveServer, code: str) -> str:
-    done = subprocess.run([str(BIN / "crds-server"), "shell", "-c", code],
-                          env=server_env(server.home, "hst"), capture_output=True, text=True, check=True)
-    return done.stdout.strip()
+    return shell(server.home, code)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ are the one state machine's.  Like `prepare_submission` this touches no row.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from .processing import (
     _Names,
     _new_contexts,
     _refuse_if_errors,
+    undone_on_failure,
 )
 
 KINDS = ("delete", "add")
@@ -45,22 +45,13 @@ def prepare_edit(*, kind: str, names: list[str], derive_from: str, staging: Path
     if not names:
         raise SubmissionError("No references named.")
     staging = Path(staging)
-    staging.mkdir(parents=True, exist_ok=True)
-    before = set(staging.iterdir())
     prepared = Prepared(kind=kind, derive_from=derive_from, staging=str(staging))
     prepared.certify = CertifyReport(derive_from)
     meta = dict(description=description, change_level=change_level, creator_name=creator,
                 deliverer_user=user)
-    try:
+    with undone_on_failure(staging):
         _edit(prepared, kind, names, _Names(name_taken), log)
         collect_metadata(prepared, meta)
-    except BaseException:
-        for path in set(staging.iterdir()) - before:
-            if path.is_dir():
-                shutil.rmtree(path)
-            else:
-                path.unlink(missing_ok=True)
-        raise
     log("log_message", f"Prepared {len(prepared.new_files())} new rules; new context "
         f"{prepared.new_context!r}.")
     return prepared

@@ -15,10 +15,11 @@ The `crds` library does the work: `crds.certify` checks files,
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,20 +104,33 @@ def prepare_submission(*, files: list[Path], derive_from: str, staging: Path, ki
     """
     files = [Path(f) for f in files]
     staging = Path(staging)
-    staging.mkdir(parents=True, exist_ok=True)
-    before = set(staging.iterdir())
     prepared = Prepared(kind=kind, derive_from=derive_from, staging=str(staging))
     meta = dict(description=description, change_level=change_level, creator_name=creator,
                 deliverer_user=user)
     try:
-        _check_request(files, kind, derive_from, generate_contexts)
-        if kind == "mappings":
-            _prepare_mappings(prepared, files, _Names(name_taken), log, sha1_known, auto_rename,
-                              generate_contexts)
-        else:
-            _prepare_references(prepared, files, _Names(name_taken), log, sha1_known, auto_rename,
-                                compare_old_reference, generate_contexts)
-        collect_metadata(prepared, meta)
+        with undone_on_failure(staging):
+            _check_request(files, kind, derive_from, generate_contexts)
+            if kind == "mappings":
+                _prepare_mappings(prepared, files, _Names(name_taken), log, sha1_known, auto_rename,
+                                  generate_contexts)
+            else:
+                _prepare_references(prepared, files, _Names(name_taken), log, sha1_known, auto_rename,
+                                    compare_old_reference, generate_contexts)
+            collect_metadata(prepared, meta)
+    finally:
+        data_file.clear_header_cache()
+    log("log_message", f"Prepared {len(prepared.new_files())} new files"
+        + (f"; new context {prepared.new_context!r}." if prepared.new_context else "."))
+    return prepared
+
+
+@contextlib.contextmanager
+def undone_on_failure(staging: Path) -> Iterator[None]:
+    """Create `staging`; on any failure inside, remove what was written to it, then re-raise."""
+    staging.mkdir(parents=True, exist_ok=True)
+    before = set(staging.iterdir())
+    try:
+        yield
     except BaseException:
         for path in set(staging.iterdir()) - before:
             if path.is_dir():
@@ -124,11 +138,6 @@ def prepare_submission(*, files: list[Path], derive_from: str, staging: Path, ki
             else:
                 path.unlink(missing_ok=True)
         raise
-    finally:
-        data_file.clear_header_cache()
-    log("log_message", f"Prepared {len(prepared.new_files())} new files"
-        + (f"; new context {prepared.new_context!r}." if prepared.new_context else "."))
-    return prepared
 
 
 def _check_request(files: list[Path], kind: str, derive_from: str, generate_contexts: bool = True) -> None:
