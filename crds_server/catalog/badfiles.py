@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from crds.core import config as crds_config
 from crds.core import rmap
@@ -165,13 +166,23 @@ def _children_reader() -> Callable[[str], set[str]]:
 def _children(name: str) -> set[str]:
     path = settings.FILE_CACHE / "mappings" / settings.OBSERVATORY / name
     try:
-        if name.endswith(".rmap"):
-            mapping = rmap.ReferenceMapping.from_file(str(path), ignore_checksum=True)
-            return (set(mapping.reference_names()) | set(mapping.mapping_names())) - {name}
-        mapping = rmap.Mapping.from_file(str(path), ignore_checksum=True)
+        return children_at(path)
     except Exception:  # a mapping missing from the store cannot contain anything we can see
         log.warning("cannot read mapping %s to spread a blacklist", name, exc_info=True)
         return set()
+
+
+def children_at(path: Path, check: bool = False) -> set[str]:
+    """The files the mapping at `path` names directly (an .rmap's references, an .imap's rmaps,
+    a .pmap's imaps), parsed alone; with `check`, its embedded sha1sum is checked too.
+    The library's exceptions pass through."""
+    name, ignore = path.name, not check
+    if name.endswith(".rmap"):
+        mapping = rmap.ReferenceMapping.from_file(str(path), ignore_checksum=ignore)
+        names = (set(mapping.reference_names()) | set(mapping.mapping_names())) - {name}
+        return {n for n in names if n.upper() not in ("N/A", "OMIT")}
+    mapping = rmap.Mapping.from_file(str(path), ignore_checksum=ignore)
     # Keys are case-insensitive and the last spelling wins, as when the library loads it.
     selections = {str(key).lower(): value for key, value in mapping.selector.items()}
-    return {value for value in selections.values() if isinstance(value, str)}
+    return {value for value in selections.values()
+            if isinstance(value, str) and value.upper() not in ("N/A", "OMIT")}

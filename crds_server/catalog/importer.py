@@ -1,46 +1,53 @@
-"""Import a standard CRDS cache into the catalog and the file store.
+"""Import a CRDS cache synced from a server (`crds sync`) into the catalog and the file store.
 
-Everything is checked before anything changes: every mapping's embedded
-sha1sum (with the `crds` library), and every name already catalogued must
-have the same bytes.  Files are then hard-linked (or copied) into the
-store through a temporary name and a rename, and the rows are written in
-one transaction.  Running it twice changes nothing the second time.
+Faithful: besides every mapping and reference it takes what the cache's
+``config/<obs>/`` records of its server (`cache_state`): the context history,
+the latest, edit, versions and build contexts, the bad files, and, with a
+``crds_db.sqlite3``, the server's own catalog records.  Without a
+``server_config`` it imports the files alone, makes the highest (or the
+given) context latest and edit, and says so.
+
+Everything is checked before anything changes:
+
+- every mapping's embedded sha1sum (with the `crds` library);
+- every file a mapping names is in the cache or already catalogued;
+- every file has the size and sha1sum its server listed (``download_metadata``);
+- a name already catalogued has the same bytes (CRDS files never change);
+- a sync older than one imported before is refused (it would move contexts back).
+
+Files are then hard-linked (or copied) into the store through a temporary
+name and a rename, and rows, flags, pointers and history are written in one
+transaction.  Importing again adds only what is new (files, history eras, bad
+flags) and never rewrites a catalogued file's row or bytes.
 """
 
 from __future__ import annotations
 
-import datetime
-import json
 import os
 import re
 import shutil
 import time
-import warnings
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from astropy.io import fits
-from crds import data_file
 from crds.core import config as crds_config
-from crds.core import rmap, utils
+from crds.core import utils
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import activation, versioning
+from . import activation, adopting, badfiles, cache_state, import_rows, versioning
 from .errors import ImportRefused
-from .models import AuditEntry, ContextHistory, ContextPointer, File
+from .models import AuditEntry, CacheImport, ContextHistory, File
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$")
-GEIS_HEADER_RE = re.compile(r"\.r\dh$")
-GEIS_DATA_RE = re.compile(r"\.r\dd$")
+REPAIR = "crds sync --check-files --check-sha1sum --repair-files"
 
 
 @dataclass
 class ImportReport:
-    """What one import did."""
+    """What one import did, and what the operator should know about it."""
 
     mappings_added: int = 0
     references_added: int = 0
@@ -48,38 +55,68 @@ class ImportReport:
     context: str = ""
     seconds: float = 0.0
     skipped: list[str] = field(default_factory=list)
+    layout: str = ""
+    history_added: int = 0
+    flags_added: list[str] = field(default_factory=list)
+    moved: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def import_cache(
     cache_dir: Path, *, context: str | None = None, user: str = "import-cache",
     progress: bool = False,
 ) -> ImportReport:
-    """Catalog every mapping and reference of the cache at `cache_dir`."""
+    """Catalog every mapping and reference of the cache at `cache_dir`, with its server's state."""
     start = time.monotonic()
     obs = settings.OBSERVATORY
-    report = ImportReport()
-    mappings = _scan(Path(cache_dir) / "mappings" / obs, report, mapping=True)
-    references = _scan(Path(cache_dir) / "references" / obs, report, mapping=False)
+    cache, report = Path(cache_dir), ImportReport()
+    state = cache_state.read(cache, obs)
+    _refuse_older_sync(state)
+    mappings = _scan(cache / "mappings" / obs, report, mapping=True)
+    references = _scan(cache / "references" / obs, report, mapping=False)
     if not mappings:
-        raise ImportRefused(f"No {obs} mappings under {Path(cache_dir) / 'mappings' / obs}.")
-    _check_mapping_checksums(mappings)
-    target = context or _highest_pmap(mappings)
-    if target not in mappings and not File.objects.filter(name=target).exists():
-        raise ImportRefused(f"Context '{target}' is neither in the cache nor in the catalog.")
+        raise ImportRefused(f"No {obs} mappings under {cache / 'mappings' / obs}.")
+    report.layout = _layout(state, cache / "references" / obs)
+    children = _check_mappings(mappings)
     known = dict(File.objects.values_list("name", "sha1sum"))
-    map_rows = [_mapping_row(name, path) for name, path in _bar(mappings.items(), progress, "mappings")]
+    _refuse_incomplete(children, set(mappings) | set(references) | set(known))
+    pointers = _pointers(state, context, set(mappings) | {n for n in known if crds_config.is_mapping(n)},
+                         mappings, report)
+    sourced = state.catalog or {}
+    map_rows = [import_rows.mapping_row(name, path, sourced.get(name))
+                for name, path in _bar(mappings.items(), progress, "mappings")]
+    _refuse_unlisted_bytes(map_rows, state)
     new_maps = _refuse_conflicts(map_rows, known, report)
     _place_all(new_maps, mappings, "mappings")
-    rules = _rules_metadata(new_maps + [r for r in map_rows if r.name in known])
-    ref_rows = [
-        _reference_row(name, path, rules)
-        for name, path in _bar(references.items(), progress, "references")
-    ]
+    rules = import_rows.rules_metadata(new_maps + [r for r in map_rows if r.name in known])
+    ref_rows = [import_rows.reference_row(name, path, rules, sourced.get(name))
+                for name, path in _bar(references.items(), progress, "references")]
+    _refuse_unlisted_bytes(ref_rows, state)
     new_refs = _refuse_conflicts(ref_rows, known, report)
     _place_all(new_refs, references, "references")
-    _commit(new_maps, new_refs, target, user, report)
+    _commit(new_maps, new_refs, pointers, state, str(cache), user, report)
     report.seconds = time.monotonic() - start
     return report
+
+
+def _refuse_older_sync(state: cache_state.CacheState) -> None:
+    if not state.found or state.last_synced is None:
+        return
+    newer = CacheImport.objects.filter(server=state.server, last_synced__gt=state.last_synced).first()
+    if newer is not None:
+        raise ImportRefused(
+            f"This cache was synced from {state.server or 'its server'} at "
+            f"{state.last_synced:%Y-%m-%d %H:%M:%S}, "
+            f"before the cache imported on {newer.date:%Y-%m-%d %H:%M:%S} (synced "
+            f"{newer.last_synced:%Y-%m-%d %H:%M:%S}): importing it would move the contexts back. "
+            f"Import a newer sync.")
+
+
+def _layout(state: cache_state.CacheState, references: Path) -> str:
+    """How the cache keeps its references: flat, or per instrument (references/<obs>/<instr>/)."""
+    nested = references.is_dir() and any(p.is_dir() and not p.is_symlink() for p in references.iterdir())
+    found = "instrument" if nested else "flat"
+    return state.subdir_mode or found
 
 
 def _bar(items: Any, progress: bool, what: str) -> Any:
@@ -103,19 +140,16 @@ def _scan(root: Path, report: ImportReport, mapping: bool) -> dict[str, Path]:
             if not NAME_RE.match(name) or not wanted or path.is_symlink() and not path.exists():
                 report.skipped.append(str(path))
                 continue
+            if name in found and not _same_bytes(found[name], path):
+                raise ImportRefused(f"{name} is in the cache twice with different contents: "
+                                    f"{found[name]} and {path}.")
             found.setdefault(name, path)
     return found
 
 
-def _check_mapping_checksums(mappings: dict[str, Path]) -> None:
-    bad = []
-    for name, path in mappings.items():
-        try:
-            rmap.Mapping.from_file(str(path))
-        except Exception as exc:
-            bad.append(f"{name}: {exc}")
-    if bad:
-        raise ImportRefused("Mappings failed their checksum or syntax check: " + "; ".join(bad))
+def _same_bytes(one: Path, other: Path) -> bool:
+    return one.stat().st_size == other.stat().st_size and \
+        utils.checksum(str(one)) == utils.checksum(str(other))
 
 
 def _highest_pmap(mappings: dict[str, Path]) -> str:
@@ -123,27 +157,6 @@ def _highest_pmap(mappings: dict[str, Path]) -> str:
     if not pmaps:
         raise ImportRefused("The cache holds no .pmap context.")
     return max(pmaps, key=lambda n: (int(m.group(1)) if (m := re.search(r"_(\d+)\.pmap$", n)) else -1, n))
-
-
-def _mapping_row(name: str, path: Path) -> File:
-    header = rmap.Mapping.from_file(str(path), ignore_checksum=True).header
-    return _new_row(
-        name, path, File.MAPPING,
-        instrument=str(header.get("instrument", "")).lower() if name.endswith((".imap", ".rmap")) else "",
-        filekind=str(header.get("filekind", "")).lower() if name.endswith(".rmap") else "",
-        derived_from=str(header.get("derived_from", ""))[:128],
-        description=str(header.get("description", "")),
-    )
-
-
-def _new_row(name: str, path: Path, kind: str, **fields: Any) -> File:
-    stat = path.stat()
-    return File(
-        name=name, type=kind, observatory=settings.OBSERVATORY, state="archived",
-        size=stat.st_size, sha1sum=utils.checksum(str(path)), uploaded_as=name,
-        delivery_date=datetime.datetime.fromtimestamp(stat.st_mtime, datetime.UTC),
-        **fields,
-    )
 
 
 def _refuse_conflicts(rows: list[File], known: dict[str, str], report: ImportReport) -> list[File]:
@@ -179,143 +192,155 @@ def place_file(source: Path, target: Path) -> None:
     os.replace(temp, target)
 
 
-def _rules_metadata(mapping_rows: Iterable[File]) -> dict[str, tuple[str, str, str]]:
-    """{reference: (instrument, filekind, earliest useafter)} from the imported rmaps.
 
-    Walks the library's own nested form of each selector (`Selector.todict`), so
-    every shape it parses is read alike: Match -> UseAfter, Match -> N/A or OMIT
-    (rows without a date column), plain UseAfter, ClosestTime, VersionAfter,
-    SelectVersion, Bracket, GeometricallyNearest and any nesting of them.
+
+def _check_mappings(mappings: dict[str, Path]) -> dict[str, set[str]]:
+    """{mapping: the files it names}; every checksum and syntax checked with the library first."""
+    bad, children = [], {}
+    for name, path in mappings.items():
+        try:
+            children[name] = badfiles.children_at(path, check=True)
+        except Exception as exc:
+            bad.append(f"{name}: {exc}")
+    if bad:
+        raise ImportRefused("Mappings failed their checksum or syntax check: " + "; ".join(bad))
+    return children
+
+
+def _refuse_incomplete(children: dict[str, set[str]], present: set[str]) -> None:
+    """A mapping naming a file that is neither in the cache nor catalogued stops the import.
+
+    A GEIS header (.rNh) needs its data file (.rNd) too: clients fetch both.
     """
-    found: dict[str, tuple[str, str, str]] = {}
-    for row in mapping_rows:
-        if not row.name.endswith(".rmap"):
-            continue
-        selector = rmap.load_mapping(row.name).selector
-        for ref, useafter in _selected_files(selector.todict(), ""):
-            old = found.get(ref)
-            if old is None or (useafter and (not old[2] or useafter < old[2])):
-                found[ref] = (row.instrument, row.filekind, useafter)
+    missing: dict[str, str] = {}
+    for mapping, names in sorted(children.items()):
+        for name in sorted(names):
+            wanted = [name] + ([name[:-1] + "d"] if import_rows.GEIS_HEADER_RE.search(name) else [])
+            for file in wanted:
+                if file not in present:
+                    missing.setdefault(file, mapping)
+    if missing:
+        shown = "; ".join(f"{file} (named by {mapping})" for file, mapping in list(missing.items())[:10])
+        raise ImportRefused(
+            f"{len(missing)} files named by the cache's mappings are neither in the cache nor "
+            f"catalogued: {shown}{'; ...' if len(missing) > 10 else ''}. Sync every file of the "
+            f"contexts first (crds sync --all --fetch-references), then import again.")
+
+
+def _pointers(state: cache_state.CacheState, context: str | None, available: set[str],
+              mappings: dict[str, Path], report: ImportReport) -> dict[str, str]:
+    """latest, edit, versions and build: the given context, else the cache's, else the highest."""
+    latest = context or state.pointers.get("latest") or _highest_pmap(mappings)
+    if latest not in available:
+        raise ImportRefused(f"Context '{latest}' is neither in the cache nor in the catalog.")
+    found = {"latest": latest, "edit": latest, "versions": "", "build": ""}
+    if not state.found:
+        report.notes.append(
+            f"The cache has no config/{settings.OBSERVATORY}/server_config (written by crds sync): "
+            f"only its files were imported, with no context history, bad files or build context; "
+            f"{latest} was made latest and edit.")
+        return found
+    if context:
+        report.notes.append(f"{context} was made latest and edit as asked, not the cache's "
+                            f"latest context {state.pointers.get('latest') or '(none)'}.")
+    wanted = {kind: state.pointers.get(kind, "") for kind in ("edit", "versions")} if not context else {}
+    wanted["build"] = state.build
+    for kind, name in wanted.items():
+        if name and name in available:
+            found[kind] = name
+        elif name:
+            then = "edit was set to latest." if kind == "edit" else f"no {kind} context set."
+            report.notes.append(f"The cache's {kind} context {name} is not in the cache: {then}")
     return found
 
 
-def _selected_files(node: Any, useafter: str) -> Iterable[tuple[str, str]]:
-    """(reference, useafter date on its path or "") for every file a selector tree names."""
-    if isinstance(node, dict) and "selections" in node:
-        dated = tuple(node.get("parameters") or ()) == ("USEAFTER",)  # UseAfter, ClosestTime
-        for key, choice in node["selections"]:
-            date = str(key[0] if isinstance(key, (tuple, list)) else key) if dated else useafter
-            yield from _selected_files(choice, date)
-    elif isinstance(node, (tuple, list)):  # a choice naming several files
-        for item in node:
-            yield from _selected_files(item, useafter)
-    elif isinstance(node, str) and node.upper() not in ("N/A", "OMIT") and crds_config.is_reference(node):
-        yield node, useafter
+def _refuse_unlisted_bytes(rows: list[File], state: cache_state.CacheState) -> None:
+    """Every file must have the size and sha1sum its server listed when the cache was synced."""
+    wrong = [row.name for row in rows if row.name in state.metadata
+             and (row.size != state.metadata[row.name][0]
+                  or state.metadata[row.name][1] not in ("", row.sha1sum))]
+    if wrong:
+        raise ImportRefused(
+            f"{len(wrong)} files of the cache are not the bytes {state.server or 'its server'} "
+            f"listed (size or sha1sum), e.g. {wrong[:5]}: the cache is damaged; repair it with "
+            f"`{REPAIR}`, then import again.")
 
 
-def _reference_row(name: str, path: Path, rules: dict[str, tuple[str, str, str]]) -> File:
-    header = _read_header(path)
-    partner = GEIS_DATA_RE.sub(lambda m: m.group(0)[:-1] + "h", name)
-    instrument, filekind, useafter = rules.get(name) or rules.get(partner) or _properties(path)
-    return _new_row(
-        name, path, File.REFERENCE, instrument=instrument, filekind=filekind,
-        useafter_date=_parse_useafter(useafter or header.get("USEAFTER", "")),
-        pedigree=str(header.get("PEDIGREE", ""))[:128],
-        description=str(header.get("DESCRIP", "")),
-        reference_file_type=filekind,
-    )
-
-
-def _read_header(path: Path) -> dict[str, Any]:
-    """The header keywords of a reference, or {} if it cannot be read.
-
-    FITS and GEIS headers are read with astropy (a fraction of a millisecond
-    each); ASDF, JSON and YAML references carry a ``meta`` tree, read without
-    building data models, whose keys are given their FITS-like names.
-    """
-    name = path.name
-    try:
-        if name.endswith(".fits"):
-            return dict(fits.getheader(str(path)))
-        if GEIS_HEADER_RE.search(name):
-            with warnings.catch_warnings():  # GEIS cards are not all valid FITS
-                warnings.simplefilter("ignore")
-                return dict(fits.Header.fromstring(path.read_bytes().decode("ascii", "replace")))
-        if name.endswith((".asdf", ".json", ".yaml")):
-            return _meta_keywords(_load_tree(path).get("meta", {}))
-        if GEIS_DATA_RE.search(name):
-            return {}
-        return dict(data_file.get_free_header(str(path), observatory=settings.OBSERVATORY))
-    except Exception:
-        return {}
-
-
-def _load_tree(path: Path) -> dict[str, Any]:
-    if path.name.endswith(".asdf"):
-        import asdf
-
-        with asdf.open(str(path), lazy_load=True, memmap=False) as handle:
-            return {"meta": dict(handle.tree.get("meta", {}))}
-    text = path.read_text(encoding="utf-8")
-    if path.name.endswith(".json"):
-        return json.loads(text)
-    import yaml
-
-    return yaml.safe_load(text) or {}
-
-
-def _meta_keywords(meta: Any) -> dict[str, Any]:
-    if not isinstance(meta, dict):
-        return {}
-    found = {"USEAFTER": meta.get("useafter", ""), "PEDIGREE": meta.get("pedigree", ""),
-             "DESCRIP": meta.get("description", "")}
-    return {k: str(v) for k, v in found.items() if v}
-
-
-def _properties(path: Path) -> tuple[str, str, str]:
-    try:
-        instrument, filekind = utils.get_file_properties(settings.OBSERVATORY, str(path))
-        return str(instrument).lower(), str(filekind).lower(), ""
-    except Exception:
-        return "", "", ""
-
-
-def _parse_useafter(text: str) -> datetime.datetime | None:
-    text = str(text).strip()
-    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%b %d %Y %H:%M:%S", "%Y-%m-%d"):
-        try:
-            stamp = datetime.datetime.strptime(text[:24].strip(), fmt)
-            return stamp.replace(tzinfo=datetime.UTC)
-        except ValueError:
-            continue
-    return None
-
-
-def _commit(maps: list[File], refs: list[File], target: str, user: str, report: ImportReport) -> None:
+def _commit(maps: list[File], refs: list[File], pointers: dict[str, str],
+            state: cache_state.CacheState, cache: str, user: str, report: ImportReport) -> None:
+    latest = pointers["latest"]
     with transaction.atomic():
         File.objects.bulk_create(maps + refs, batch_size=2000)
         report.mappings_added, report.references_added = len(maps), len(refs)
-        report.context = target
-        for kind in ("latest", "edit"):
-            moved = _point(kind, target)
-            if moved and kind == "latest":
-                now = timezone.now()
-                ContextHistory.objects.create(
-                    start_date=now, context=target, user=user,
-                    description=f"Imported from a CRDS cache by {user}.",
-                )
-                # As a set-context would: the pmap is `latest`, its files dated active.
-                activation.activate(target, activation.closure(target), now)
-        AuditEntry.objects.create(
-            user=user, action="import cache", filename=target,
-            details=f"{len(maps)} mappings and {len(refs)} references added",
-        )
+        report.context = latest
+        report.flags_added = _flag_bad(state, report)
+        eras = adopting.add_history(state.history, user)
+        report.history_added = len(eras)
+        if state.catalog is None:  # dates as the source's set-contexts gave them
+            _replay(eras, report)
+        report.moved = adopting.move_pointers({k: pointers[k] for k in ("latest", "edit", "versions")})
+        if pointers["build"]:
+            report.moved += adopting.set_builds({adopting.UNKNOWN_CALVER: pointers["build"]}, replace=False)
+        _make_latest(latest, user)
+        summary = (f"{len(maps)} mappings and {len(refs)} references added, {len(eras)} history eras, "
+                   f"{len(report.flags_added)} files flagged bad; "
+                   + (", ".join(report.moved) or "no pointer moved"))
+        CacheImport.objects.create(user=user, cache_dir=cache[:1024], server=state.server,
+                                   last_synced=state.last_synced, latest_context=latest, summary=summary)
+        AuditEntry.objects.create(user=user, action="import cache", filename=latest, details=summary)
         versioning.bump()
 
 
-def _point(kind: str, context: str) -> bool:
-    """Set pointer `kind` to `context`; True if it moved."""
-    if ContextPointer.objects.filter(kind=kind, context=context).exists():
-        return False
-    ContextPointer.objects.update_or_create(kind=kind, defaults={"context": context})
-    return True
+def _flag_bad(state: cache_state.CacheState, report: ImportReport) -> list[str]:
+    """Flag the files the cache lists as bad that are clean here; never clear a flag.
+
+    Without the source's records the kind is inferred as this server marks
+    them (`badfiles`): a reference is rejected; a mapping naming another bad
+    file is blacklisted by spreading; any other bad mapping is a blacklist root
+    (both flags).
+    """
+    rows = {row.name: row for row in File.objects.filter(name__in=sorted(state.bad))}
+    flagged = []
+    for name, row in sorted(rows.items()):
+        if row.is_bad():
+            continue
+        if row.is_mapping():
+            spread = bool(badfiles.children_at(row.store_path()) & state.bad)
+            flags = {"rejected": not spread, "blacklisted": True}
+        else:
+            flags = {"rejected": True, "blacklisted": False}
+        File.objects.filter(pk=row.pk).update(**flags)
+        flagged.append(name)
+    if len(rows) < len(state.bad):
+        report.notes.append(f"{len(state.bad) - len(rows)} bad files of the cache's list are not in the "
+                            f"cache, e.g. {sorted(state.bad - set(rows))[:5]}: not catalogued.")
+    if state.found:
+        here = set(File.objects.bad().values_list("name", flat=True)) - state.bad
+        if here:
+            report.notes.append(f"{len(here)} files are bad here but not in the cache's bad list, e.g. "
+                                f"{sorted(here)[:5]}: left bad (mark them OK if their server did).")
+    return flagged
+
+
+def _replay(eras: list[adopting.Era], report: ImportReport) -> None:
+    """Each new era's context made latest at its date, oldest first, as the source's set-contexts did."""
+    catalogued = set(File.objects.filter(name__in=[c for _, c, _ in eras]).values_list("name", flat=True))
+    for date, context, _ in eras:
+        if context in catalogued:
+            activation.activate(context, activation.closure(context), date)
+    absent = sorted({c for _, c, _ in eras} - catalogued)
+    if absent:
+        report.notes.append(f"The context history names {len(absent)} contexts the cache does not hold, "
+                            f"e.g. {absent[:5]}: dates in their eras resolve to contexts this server "
+                            f"cannot serve.")
+
+
+def _make_latest(latest: str, user: str) -> None:
+    """`latest` is the one latest row with its files dated; a history era of its own if the
+    history does not end with it (no history, or a context other than the cache's)."""
+    newest = ContextHistory.objects.order_by("-start_date", "-id").first()
+    when = newest.start_date if newest is not None and newest.context == latest else timezone.now()
+    if newest is None or newest.context != latest:
+        ContextHistory.objects.create(start_date=when, context=latest, user=user,
+                                      description=f"Imported from a CRDS cache by {user}.")
+    activation.activate(latest, activation.closure(latest), when)

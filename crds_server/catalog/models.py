@@ -169,3 +169,22 @@ class CatalogVersion(models.Model):
     """
 
     counter = models.BigIntegerField(default=0)
+
+
+class CacheImport(models.Model):
+    """One `import-cache` run: which cache, synced from which server and when, and what it added.
+
+    A later import of an older sync of the same server is refused: it would move
+    the pointers back.
+    """
+
+    date = models.DateTimeField(auto_now_add=True)
+    user = models.CharField(max_length=128)
+    cache_dir = models.CharField(max_length=1024)
+    server = models.CharField(max_length=512, blank=True, default="")
+    last_synced = models.DateTimeField(null=True, blank=True)
+    latest_context = models.CharField(max_length=128, blank=True, default="")
+    summary = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-date", "-id"]

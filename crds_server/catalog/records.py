@@ -7,6 +7,8 @@ files costs a dictionary walk, not 15,000 queries.
 
 from __future__ import annotations
 
+import datetime
+import functools
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -26,6 +28,10 @@ _DATES = {"delivery_date", "activation_date", "useafter_date"}
 _FLAGS = {"rejected", "blacklisted"}
 _LOWER = {"description", "comment", "history", "pedigree", "aperture", "creator_name",
           "reference_file_type", "derived_from", "instrument", "filekind", "observatory"}
+
+# Fields `to_wire` shows as "none" when empty.
+_NONE_WHEN_EMPTY = _LOWER - {"derived_from"}
+_TRUE = ("true", "1", "yes")
 
 _lock = threading.Lock()
 _cache: dict[str, Any] = {"version": None, "records": {}, "encoded": {}}
@@ -47,6 +53,55 @@ def to_wire(values: dict[str, Any]) -> dict[str, str]:
         else:
             record[field] = "" if value is None else str(value)
     return record
+
+
+def from_wire(record: dict[str, Any]) -> dict[str, Any]:
+    """The model values of one record in the client's string form (another server's
+    `get_file_info_map`, a `crds_db.sqlite3` row): unknown fields ignored, missing ones left out."""
+    lengths = _lengths()
+    found: dict[str, Any] = {}
+    for field in FIELDS:
+        if field == "name" or field not in record:
+            continue
+        value = record[field]
+        text = "" if value is None else str(value)
+        if field in _FLAGS:
+            found[field] = text.strip().lower() in _TRUE
+        elif field in _DATES:
+            found[field] = parse_wire_date(text)
+        elif field == "size":
+            found[field] = int(text) if text.isdigit() else 0
+        elif field == "sha1sum":
+            found[field] = "" if text.lower() in ("", "none") else text.lower()
+        elif field in _NONE_WHEN_EMPTY and text.lower() == "none":
+            found[field] = ""
+        else:
+            found[field] = text[:lengths[field]] if field in lengths else text
+    return found
+
+
+def parse_wire_date(text: str) -> datetime.datetime | None:
+    """A date of the client's form (`YYYY-MM-DD HH:MM:SS[.ffffff][+00:00]`), or None."""
+    try:
+        stamp = datetime.datetime.fromisoformat(str(text).strip().replace("T", " "))
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=datetime.UTC)
+
+
+def stored_form(name: str, record: dict[str, Any]) -> dict[str, str]:
+    """How this server answers for `record` once stored (fields it lacks at their defaults)."""
+    return to_wire({**_defaults(), "name": name, **from_wire(record)})
+
+
+@functools.cache
+def _defaults() -> dict[str, Any]:
+    return {f.name: f.get_default() for f in File._meta.concrete_fields if f.name in FIELDS}
+
+
+@functools.cache
+def _lengths() -> dict[str, int]:
+    return {f.name: f.max_length for f in File._meta.concrete_fields if f.max_length}
 
 
 def all_records() -> dict[str, dict[str, str]]:

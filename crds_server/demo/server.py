@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from crds_server.catalog import actions as catalog_actions
 from crds_server.catalog import contexts
-from crds_server.catalog.models import ContextHistory
+from crds_server.catalog.models import ContextHistory, File
 from crds_server.deliveries import actions as deliveries
 from crds_server.jobs import jpoll
 from crds_server.reprocessing import actions as reprocessing
@@ -162,7 +162,10 @@ def _date_history() -> None:
     today = timezone.now().replace(hour=9, minute=0, second=0, microsecond=0)
     rows = list(ContextHistory.objects.order_by("start_date", "id"))[-len(HISTORY_DAYS):]
     for row, days in zip(rows, HISTORY_DAYS[-len(rows):], strict=True):
-        ContextHistory.objects.filter(pk=row.pk).update(start_date=today - datetime.timedelta(days=days))
+        moved = today - datetime.timedelta(days=days)
+        ContextHistory.objects.filter(pk=row.pk).update(start_date=moved)
+        # Files first made active by this era were dated with its start: they move with it.
+        File.objects.filter(activation_date=row.start_date).update(activation_date=moved)
 
 
 def _affected(names: list[str]) -> dict[str, int]:

@@ -21,8 +21,8 @@ from django.db import transaction
 from django.utils import timezone
 from huey.exceptions import TaskLockedException
 
-from crds_server.catalog import contexts, records, versioning
-from crds_server.catalog.models import AuditEntry, BuildContext, ContextHistory, ContextPointer, File
+from crds_server.catalog import adopting, contexts, records, versioning
+from crds_server.catalog.models import AuditEntry, File
 from crds_server.jobs.engine import HUEY
 from crds_server.reprocessing import actions as reprocessing
 from crds_server.reprocessing import tasks as reprocessing_tasks
@@ -156,7 +156,7 @@ def _refuse_other_bytes(catalog: dict[str, dict], local: dict[str, dict[str, str
 def _history(source_rows: list[list[str]]) -> list[tuple[Any, str, str]]:
     found = []
     for date, context, description in source_rows:
-        stamp = rows.parse_date(date)
+        stamp = records.parse_wire_date(date)
         if stamp is None:
             raise ReplicaError(f"The source's context history has an unreadable date {date[:40]!r}.")
         found.append((stamp, fetch.check_name(context), description))
@@ -173,7 +173,7 @@ def _builds(source: Source, info: dict[str, Any], calvers: tuple[str, ...]) -> d
     if calvers:
         return {calver: fetch.check_name(source.build_context(calver)) for calver in calvers}
     newest = str(info.get("build_context") or "")
-    return {"0": fetch.check_name(newest)} if newest else {}
+    return {adopting.UNKNOWN_CALVER: fetch.check_name(newest)} if newest else {}
 
 
 def _commit(report: CatchUp, kept: dict[str, dict], local: dict[str, dict[str, str]],
@@ -182,13 +182,14 @@ def _commit(report: CatchUp, kept: dict[str, dict], local: dict[str, dict[str, s
     changed = rows.changed(kept, local)
     now = timezone.now()
     with transaction.atomic():
-        new = [File(name=n, **rows.values(kept[n])) for n in changed if n not in local]
+        new = [File(name=n, **records.from_wire(kept[n])) for n in changed if n not in local]
         File.objects.bulk_create(new, batch_size=2000)
         for name in changed:
             if name in local:
-                File.objects.filter(name=name).update(**rows.values(kept[name]))
+                File.objects.filter(name=name).update(**records.from_wire(kept[name]))
         report.records_changed = len(changed)
-        report.moved = _move_pointers(pointers) + _move_builds(builds) + _replace_history(history)
+        report.moved = (adopting.move_pointers(pointers) + adopting.set_builds(builds, replace=True)
+                        + adopting.replace_history(history, USER))
         ReplicaState.objects.update_or_create(pk=1, defaults={
             "source": report.source, "latest_context": report.latest, "caught_up": now,
             "last_attempt": now, "last_error": ""})
@@ -198,35 +199,6 @@ def _commit(report: CatchUp, kept: dict[str, dict], local: dict[str, dict[str, s
                                       details=f"{len(changed)} records, {report.files_fetched} files; "
                                               + (", ".join(report.moved) or "no pointer moved"))
             versioning.bump()
-
-
-def _move_pointers(pointers: dict[str, str]) -> list[str]:
-    moved = []
-    for kind, context in pointers.items():
-        if context and contexts.pointer(kind) != context:
-            ContextPointer.objects.update_or_create(kind=kind, defaults={"context": context})
-            moved.append(f"{kind} -> {context}")
-    return moved
-
-
-def _move_builds(builds: dict[str, str]) -> list[str]:
-    if dict(BuildContext.objects.values_list("calver", "context")) == builds:
-        return []
-    BuildContext.objects.exclude(calver__in=builds).delete()
-    for calver, context in builds.items():
-        BuildContext.objects.update_or_create(calver=calver, defaults={"context": context})
-    return [f"build contexts {builds}"]
-
-
-def _replace_history(history: list[tuple[Any, str, str]]) -> list[str]:
-    """The source's history, whole, when it differs from ours (dates compared to the second)."""
-    wanted = [[contexts.format_date(d), c, t] for d, c, t in history]
-    if contexts.history() == wanted:
-        return []
-    ContextHistory.objects.all().delete()
-    ContextHistory.objects.bulk_create(
-        [ContextHistory(start_date=d, context=c, description=t, user=USER) for d, c, t in history])
-    return [f"history ({len(history)} entries)"]
 
 
 def _record_failure(url: str, error: str) -> None:

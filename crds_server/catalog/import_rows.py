@@ -1,0 +1,195 @@
+"""Catalog rows of the files of a synced cache: what each file's bytes, rules and header say.
+
+A reference's instrument, type and earliest useafter come from the rmaps
+that name it; its pedigree and description from its own header.  When the
+cache carries the source's catalog (`crds_db.sqlite3`), its record is taken
+instead of the header, field for field, and its size and sha1sum must be
+those of the bytes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from astropy.io import fits
+from crds import data_file
+from crds.core import config as crds_config
+from crds.core import rmap, utils
+from django.conf import settings
+
+from . import records
+from .errors import ImportRefused
+from .models import File
+
+GEIS_HEADER_RE = re.compile(r"\.r\dh$")
+GEIS_DATA_RE = re.compile(r"\.r\dd$")
+Rules = dict[str, tuple[str, str, str]]  # reference: (instrument, filekind, earliest useafter)
+
+
+def mapping_row(name: str, path: Path, source: dict[str, Any] | None) -> File:
+    """The row of mapping `name` at `path`; `source` is the source's record of it, if any."""
+    if source is not None:
+        return _sourced_row(name, path, File.MAPPING, source)
+    return _mapping_row(name, path)
+
+
+def reference_row(name: str, path: Path, rules: Rules, source: dict[str, Any] | None) -> File:
+    """The row of reference `name` at `path` (see `mapping_row`)."""
+    if source is not None:
+        return _sourced_row(name, path, File.REFERENCE, source)
+    return _reference_row(name, path, rules)
+
+
+def _sourced_row(name: str, path: Path, kind: str, source: dict[str, Any]) -> File:
+    row = _new_row(name, path, kind)
+    values = records.from_wire(source)
+    for field in ("size", "sha1sum"):
+        if field in values and values[field] not in ("", 0) and values[field] != getattr(row, field):
+            raise ImportRefused(f"{path} differs from the source's catalog record of {name} "
+                                f"({field} {getattr(row, field)} here, {values[field]} there).")
+    values.pop("observatory", None)
+    values.pop("type", None)
+    for field, value in values.items():
+        setattr(row, field, value)
+    return row
+
+
+def _mapping_row(name: str, path: Path) -> File:
+    header = rmap.Mapping.from_file(str(path), ignore_checksum=True).header
+    return _new_row(
+        name, path, File.MAPPING,
+        instrument=str(header.get("instrument", "")).lower() if name.endswith((".imap", ".rmap")) else "",
+        filekind=str(header.get("filekind", "")).lower() if name.endswith(".rmap") else "",
+        derived_from=str(header.get("derived_from", ""))[:128],
+        description=str(header.get("description", "")),
+    )
+
+
+def _new_row(name: str, path: Path, kind: str, **fields: Any) -> File:
+    stat = path.stat()
+    return File(
+        name=name, type=kind, observatory=settings.OBSERVATORY, state="archived",
+        size=stat.st_size, sha1sum=utils.checksum(str(path)), uploaded_as=name,
+        delivery_date=datetime.datetime.fromtimestamp(stat.st_mtime, datetime.UTC),
+        **fields,
+    )
+
+
+def rules_metadata(mapping_rows: Iterable[File]) -> Rules:
+    """{reference: (instrument, filekind, earliest useafter)} from the imported rmaps.
+
+    Walks the library's own nested form of each selector (`Selector.todict`), so
+    every shape it parses is read alike: Match -> UseAfter, Match -> N/A or OMIT
+    (rows without a date column), plain UseAfter, ClosestTime, VersionAfter,
+    SelectVersion, Bracket, GeometricallyNearest and any nesting of them.
+    """
+    found: dict[str, tuple[str, str, str]] = {}
+    for row in mapping_rows:
+        if not row.name.endswith(".rmap"):
+            continue
+        selector = rmap.load_mapping(row.name).selector
+        for ref, useafter in _selected_files(selector.todict(), ""):
+            old = found.get(ref)
+            if old is None or (useafter and (not old[2] or useafter < old[2])):
+                found[ref] = (row.instrument, row.filekind, useafter)
+    return found
+
+
+def _selected_files(node: Any, useafter: str) -> Iterable[tuple[str, str]]:
+    """(reference, useafter date on its path or "") for every file a selector tree names."""
+    if isinstance(node, dict) and "selections" in node:
+        dated = tuple(node.get("parameters") or ()) == ("USEAFTER",)  # UseAfter, ClosestTime
+        for key, choice in node["selections"]:
+            date = str(key[0] if isinstance(key, (tuple, list)) else key) if dated else useafter
+            yield from _selected_files(choice, date)
+    elif isinstance(node, (tuple, list)):  # a choice naming several files
+        for item in node:
+            yield from _selected_files(item, useafter)
+    elif isinstance(node, str) and node.upper() not in ("N/A", "OMIT") and crds_config.is_reference(node):
+        yield node, useafter
+
+
+def _reference_row(name: str, path: Path, rules: Rules) -> File:
+    header = _read_header(path)
+    partner = GEIS_DATA_RE.sub(lambda m: m.group(0)[:-1] + "h", name)
+    instrument, filekind, useafter = rules.get(name) or rules.get(partner) or _properties(path)
+    return _new_row(
+        name, path, File.REFERENCE, instrument=instrument, filekind=filekind,
+        useafter_date=_parse_useafter(useafter or header.get("USEAFTER", "")),
+        pedigree=str(header.get("PEDIGREE", ""))[:128],
+        description=str(header.get("DESCRIP", "")),
+        reference_file_type=filekind,
+    )
+
+
+def _read_header(path: Path) -> dict[str, Any]:
+    """The header keywords of a reference, or {} if it cannot be read.
+
+    FITS and GEIS headers are read with astropy (a fraction of a millisecond
+    each); ASDF, JSON and YAML references carry a ``meta`` tree, read without
+    building data models, whose keys are given their FITS-like names.
+    """
+    name = path.name
+    try:
+        if name.endswith(".fits"):
+            return dict(fits.getheader(str(path)))
+        if GEIS_HEADER_RE.search(name):
+            with warnings.catch_warnings():  # GEIS cards are not all valid FITS
+                warnings.simplefilter("ignore")
+                return dict(fits.Header.fromstring(path.read_bytes().decode("ascii", "replace")))
+        if name.endswith((".asdf", ".json", ".yaml")):
+            return _meta_keywords(_load_tree(path).get("meta", {}))
+        if GEIS_DATA_RE.search(name):
+            return {}
+        return dict(data_file.get_free_header(str(path), observatory=settings.OBSERVATORY))
+    except Exception:
+        return {}
+
+
+def _load_tree(path: Path) -> dict[str, Any]:
+    if path.name.endswith(".asdf"):
+        import asdf
+
+        with asdf.open(str(path), lazy_load=True, memmap=False) as handle:
+            return {"meta": dict(handle.tree.get("meta", {}))}
+    text = path.read_text(encoding="utf-8")
+    if path.name.endswith(".json"):
+        return json.loads(text)
+    import yaml
+
+    return yaml.safe_load(text) or {}
+
+
+def _meta_keywords(meta: Any) -> dict[str, Any]:
+    if not isinstance(meta, dict):
+        return {}
+    found = {"USEAFTER": meta.get("useafter", ""), "PEDIGREE": meta.get("pedigree", ""),
+             "DESCRIP": meta.get("description", "")}
+    return {k: str(v) for k, v in found.items() if v}
+
+
+def _properties(path: Path) -> tuple[str, str, str]:
+    try:
+        instrument, filekind = utils.get_file_properties(settings.OBSERVATORY, str(path))
+        return str(instrument).lower(), str(filekind).lower(), ""
+    except Exception:
+        return "", "", ""
+
+
+def _parse_useafter(text: str) -> datetime.datetime | None:
+    text = str(text).strip()
+    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%b %d %Y %H:%M:%S", "%Y-%m-%d"):
+        try:
+            stamp = datetime.datetime.strptime(text[:24].strip(), fmt)
+            return stamp.replace(tzinfo=datetime.UTC)
+        except ValueError:
+            continue
+    return None
+
+
