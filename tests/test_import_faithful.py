@@ -172,3 +172,12 @@ def test_an_older_sync_of_the_same_server_is_refused(db, cache, demo_cache):
         import_cache(cache)
     assert CacheImport.objects.count() == 1
     assert (settings.FILE_CACHE / "mappings" / "hst" / demo_cache.context).exists()
+
+
+def test_a_replica_refuses_an_import_naming_its_source(db, cache):
+    from crds_server.replica.models import ReplicaState
+
+    ReplicaState.objects.create(source="https://hst-crds.example.org")
+    with pytest.raises(ImportRefused, match="read-only replica of https://hst-crds.example.org"):
+        import_cache(cache)
+    assert _nothing_imported()

@@ -37,6 +37,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from crds_server.replica.guard import refuse_if_replica
+
 from . import activation, adopting, badfiles, cache_state, import_rows, versioning
 from .errors import ImportRefused
 from .models import AuditEntry, CacheImport, ContextHistory, File
@@ -67,6 +69,7 @@ def import_cache(
     progress: bool = False,
 ) -> ImportReport:
     """Catalog every mapping and reference of the cache at `cache_dir`, with its server's state."""
+    refuse_if_replica(ImportRefused)  # a replica's catalog is its source's, whole
     start = time.monotonic()
     obs = settings.OBSERVATORY
     cache, report = Path(cache_dir), ImportReport()
