@@ -97,7 +97,7 @@ def import_cache(
     _refuse_unlisted_bytes(ref_rows, state)
     new_refs = _refuse_conflicts(ref_rows, known, report)
     _place_all(new_refs, references, "references")
-    _commit(new_maps, new_refs, pointers, state, str(cache), user, report)
+    _commit(new_maps, new_refs, pointers, state, children, str(cache), user, report)
     report.seconds = time.monotonic() - start
     return report
 
@@ -269,8 +269,8 @@ def _refuse_unlisted_bytes(rows: list[File], state: cache_state.CacheState) -> N
             f"`{REPAIR}`, then import again.")
 
 
-def _commit(maps: list[File], refs: list[File], pointers: dict[str, str],
-            state: cache_state.CacheState, cache: str, user: str, report: ImportReport) -> None:
+def _commit(maps: list[File], refs: list[File], pointers: dict[str, str], state: cache_state.CacheState,
+            children: dict[str, set[str]], cache: str, user: str, report: ImportReport) -> None:
     latest = pointers["latest"]
     with transaction.atomic():
         File.objects.bulk_create(maps + refs, batch_size=2000)
@@ -280,7 +280,7 @@ def _commit(maps: list[File], refs: list[File], pointers: dict[str, str],
         eras = adopting.add_history(state.history, user)
         report.history_added = len(eras)
         if state.catalog is None:  # dates as the source's set-contexts gave them
-            _replay(eras, report)
+            _replay(eras, children, report)
         report.moved = adopting.move_pointers({k: pointers[k] for k in ("latest", "edit", "versions")})
         if pointers["build"]:
             report.moved += adopting.set_builds({adopting.UNKNOWN_CALVER: pointers["build"]}, replace=False)
@@ -325,17 +325,37 @@ def _flag_bad(state: cache_state.CacheState, report: ImportReport) -> list[str]:
     return flagged
 
 
-def _replay(eras: list[adopting.Era], report: ImportReport) -> None:
-    """Each new era's context made latest at its date, oldest first, as the source's set-contexts did."""
+def _replay(eras: list[adopting.Era], children: dict[str, set[str]], report: ImportReport) -> None:
+    """Each new era's context made latest at its date, oldest first, as the source's set-contexts did.
+
+    Closures come from the mapping graph read at the checks (no context is
+    loaded: a real history names hundreds of contexts).
+    """
     catalogued = set(File.objects.filter(name__in=[c for _, c, _ in eras]).values_list("name", flat=True))
     for date, context, _ in eras:
         if context in catalogued:
-            activation.activate(context, activation.closure(context), date)
+            activation.activate(context, _closure(context, children), date)
     absent = sorted({c for _, c, _ in eras} - catalogued)
     if absent:
         report.notes.append(f"The context history names {len(absent)} contexts the cache does not hold, "
                             f"e.g. {absent[:5]}: dates in their eras resolve to contexts this server "
                             f"cannot serve.")
+
+
+def _closure(pmap: str, children: dict[str, set[str]]) -> set[str]:
+    """Every file `pmap` names, itself included: the cache's mappings, else the store's."""
+    found, todo = set(), [pmap]
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        found.add(name)
+        if crds_config.is_mapping(name):
+            kids = children.get(name)
+            if kids is None:
+                kids = badfiles.children_at(settings.FILE_CACHE / "mappings" / settings.OBSERVATORY / name)
+            todo.extend(kids)
+    return found
 
 
 def _make_latest(latest: str, user: str) -> None:
