@@ -173,15 +173,23 @@ def _children(name: str) -> set[str]:
 
 
 def children_at(path: Path, check: bool = False) -> set[str]:
-    """The files the mapping at `path` names directly (an .rmap's references, an .imap's rmaps,
-    a .pmap's imaps), parsed alone; with `check`, its embedded sha1sum is checked too.
-    The library's exceptions pass through."""
-    name, ignore = path.name, not check
+    """The files the mapping at `path` names directly (see `children_of`); with `check`, its
+    embedded sha1sum is checked too.  The library's exceptions pass through."""
+    return children_of(read_mapping(path, check), path.name)
+
+
+def read_mapping(path: Path, check: bool = False) -> rmap.Mapping:
+    """The mapping at `path` parsed alone, by the library (an .rmap as a ReferenceMapping)."""
+    kind = rmap.ReferenceMapping if path.name.endswith(".rmap") else rmap.Mapping
+    return kind.from_file(str(path), ignore_checksum=not check)
+
+
+def children_of(mapping: rmap.Mapping, name: str) -> set[str]:
+    """The files a parsed mapping names directly: an .rmap's references, an .imap's rmaps,
+    a .pmap's imaps (N/A and OMIT left out)."""
     if name.endswith(".rmap"):
-        mapping = rmap.ReferenceMapping.from_file(str(path), ignore_checksum=ignore)
         names = (set(mapping.reference_names()) | set(mapping.mapping_names())) - {name}
         return {n for n in names if n.upper() not in ("N/A", "OMIT")}
-    mapping = rmap.Mapping.from_file(str(path), ignore_checksum=ignore)
     # Keys are case-insensitive and the last spelling wins, as when the library loads it.
     selections = {str(key).lower(): value for key, value in mapping.selector.items()}
     return {value for value in selections.values()

@@ -80,18 +80,19 @@ def import_cache(
     if not mappings:
         raise ImportRefused(f"No {obs} mappings under {cache / 'mappings' / obs}.")
     report.layout = _layout(state, cache / "references" / obs)
-    children = _check_mappings(mappings)
+    parsed = _check_mappings(mappings)  # each mapping parsed once, here
+    children = {name: badfiles.children_of(mapping, name) for name, mapping in parsed.items()}
     known = dict(File.objects.values_list("name", "sha1sum"))
     _refuse_incomplete(children, set(mappings) | set(references) | set(known))
     pointers = _pointers(state, context, set(mappings) | {n for n in known if crds_config.is_mapping(n)},
                          mappings, report)
     sourced = state.catalog or {}
-    map_rows = [import_rows.mapping_row(name, path, sourced.get(name))
+    map_rows = [import_rows.mapping_row(name, path, parsed[name], sourced.get(name))
                 for name, path in _bar(mappings.items(), progress, "mappings")]
     _refuse_unlisted_bytes(map_rows, state)
     new_maps = _refuse_conflicts(map_rows, known, report)
     _place_all(new_maps, mappings, "mappings")
-    rules = import_rows.rules_metadata(new_maps + [r for r in map_rows if r.name in known])
+    rules = import_rows.rules_metadata(map_rows, parsed)
     ref_rows = [import_rows.reference_row(name, path, rules, sourced.get(name))
                 for name, path in _bar(references.items(), progress, "references")]
     _refuse_unlisted_bytes(ref_rows, state)
@@ -197,17 +198,17 @@ def place_file(source: Path, target: Path) -> None:
 
 
 
-def _check_mappings(mappings: dict[str, Path]) -> dict[str, set[str]]:
-    """{mapping: the files it names}; every checksum and syntax checked with the library first."""
-    bad, children = [], {}
+def _check_mappings(mappings: dict[str, Path]) -> dict[str, Any]:
+    """{name: the mapping parsed by the library}, every checksum and syntax checked."""
+    bad, parsed = [], {}
     for name, path in mappings.items():
         try:
-            children[name] = badfiles.children_at(path, check=True)
+            parsed[name] = badfiles.read_mapping(path, check=True)
         except Exception as exc:
             bad.append(f"{name}: {exc}")
     if bad:
         raise ImportRefused("Mappings failed their checksum or syntax check: " + "; ".join(bad))
-    return children
+    return parsed
 
 
 def _refuse_incomplete(children: dict[str, set[str]], present: set[str]) -> None:
