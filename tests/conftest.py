@@ -23,7 +23,16 @@ import pytest  # noqa: E402
 
 
 def pytest_configure(config) -> None:
-    """Refuse to run on a data directory other than this session's (e.g. ./var)."""
+    """Refuse to run on a data directory other than this session's (e.g. ./var).
+
+    Under pytest-xdist the controller runs no test: it hands its workers an
+    environment without the settings module and data directory, so that each
+    worker's own import of this file chooses a data directory of its own.
+    """
+    if getattr(config.option, "numprocesses", None) and "PYTEST_XDIST_WORKER" not in os.environ:
+        os.environ.pop("DJANGO_SETTINGS_MODULE", None)
+        os.environ.pop("CRDS_SERVER_HOME", None)
+        return
     from django.conf import settings
 
     if settings.HOME != Path(os.environ["CRDS_SERVER_HOME"]).resolve():
