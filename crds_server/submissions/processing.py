@@ -46,6 +46,7 @@ class Prepared:
     kind: str
     derive_from: str
     staging: str
+    comparison_context: str = ""  # what uploads are certified against (default: derive_from)
     renamed: dict[str, str] = field(default_factory=dict)
     new_references: list[str] = field(default_factory=list)
     new_mappings: list[str] = field(default_factory=list)
@@ -91,7 +92,7 @@ def prepare_submission(*, files: list[Path], derive_from: str, staging: Path, ki
                        log: LogFn = ignore_log,
                        sha1_known: Callable[[str], str | None] = lambda sha1: None,
                        compare_old_reference: bool = False,
-                       generate_contexts: bool = True) -> Prepared:
+                       generate_contexts: bool = True, comparison_context: str = "") -> Prepared:
     """Certify and stage `files`, then write the new rules derived from `derive_from`.
 
     kind "batch" or "references": references, inserted into new rmaps, with
@@ -99,17 +100,21 @@ def prepare_submission(*, files: list[Path], derive_from: str, staging: Path, ki
     written (S8, the files stay orphans).
     kind "mappings": hand-edited .rmaps, renamed and put into new imaps and
     pmap (S9); without `generate_contexts` only the rmaps are staged.
+    Uploads are certified against `comparison_context` (default `derive_from`),
+    as ``crds certify --comparison-context`` does; the new rules against `derive_from`.
     Raises SubmissionError (with `.report` when certify failed) and leaves
     `staging` as it found it.
     """
     files = [Path(f) for f in files]
     staging = Path(staging)
-    prepared = Prepared(kind=kind, derive_from=derive_from, staging=str(staging))
+    prepared = Prepared(kind=kind, derive_from=derive_from, staging=str(staging),
+                        comparison_context=comparison_context or derive_from)
     meta = dict(description=description, change_level=change_level, creator_name=creator,
                 deliverer_user=user)
     try:
         with undone_on_failure(staging):
             _check_request(files, kind, derive_from, generate_contexts)
+            rules.load_context(prepared.comparison_context)
             if kind == "mappings":
                 _prepare_mappings(prepared, files, _Names(name_taken), log, sha1_known, auto_rename,
                                   generate_contexts)
@@ -164,8 +169,9 @@ def _check_request(files: list[Path], kind: str, derive_from: str, generate_cont
 
 
 def _certify_or_refuse(prepared: Prepared, files: list[Path], log: LogFn, compare: bool) -> None:
-    report = certify_files(files, prepared.derive_from, compare_old_reference=compare, log=log,
-                           check_rmap_updates=False)
+    report = certify_files(files, prepared.comparison_context or prepared.derive_from,
+                           compare_old_reference=compare, log=log, check_rmap_updates=False,
+                           require_fitsverify=True)
     prepared.certify = report
     _refuse_if_errors(report)
 
