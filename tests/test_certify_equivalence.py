@@ -62,7 +62,7 @@ def assert_same(server: dict, library: dict, names: list[str]) -> None:
 
 def _truncated(folder: Path, source: Path, name: str) -> Path:
     data = source.read_bytes()
-    (folder / name).write_bytes(data[: len(data) - 2000])
+    (folder / name).write_bytes(data[: len(data) - 1000])
     return folder / name
 
 

@@ -177,7 +177,8 @@ def _certify_or_refuse(prepared: Prepared, files: list[Path], log: LogFn, compar
 
 
 def _refuse_if_errors(report: CertifyReport) -> None:
-    errors = report.errors()
+    errors = [error if name in error else f"{name}: {error}"  # fitsverify's lines name no file
+              for name, result in report.files.items() for error in result.errors]
     if errors:
         shown = "; ".join(errors[:5]) + (f"; and {len(errors) - 5} more" if len(errors) > 5 else "")
         raise SubmissionError(f"Certify found {len(errors)} errors: {shown}", report)
