@@ -43,7 +43,7 @@ def test_an_unknown_or_foreign_comparison_context_is_a_400_and_nothing_starts(br
 def test_without_one_the_files_are_certified_against_the_derive_from_context(browser, homer, demo_catalog):
     put_in_ingest(demo_catalog, homer, "my_dark.fits")
     submission = submit(browser, "/certify/", description="", compare_old_reference="True")
-    assert submission.extra["comparison_context"] == submission.derive_from
+    assert submission.comparison_context == submission.derive_from
     assert submission.result["certify"]["context"] == submission.derive_from
     body = browser.get(f"/display_result/{submission.id}").content.decode()
     assert f'<span id="comparison_context">{submission.derive_from}</span>' in body
@@ -55,6 +55,6 @@ def test_a_named_comparison_context_is_the_one_a_batch_submission_certifies_agai
     put_in_ingest(demo_catalog, homer, "my_dark.fits")
     submission = submit(browser, comparison_context="latest", compare_old_reference="True")
     assert submission.status == Submission.READY, submission.error
-    assert submission.extra["comparison_context"] == "hst_0001.pmap"
+    assert submission.comparison_context == "hst_0001.pmap"
     assert submission.result["comparison_context"] == "hst_0001.pmap"
     assert submission.result["certify"]["context"] == "hst_0001.pmap"

@@ -87,9 +87,9 @@ def start(user: User, kind: str, form: dict[str, Any], session_key: str,
         change_level=intake.change_level(form), auto_rename=intake.flag(form, "auto_rename", True),
         compare_old_reference=intake.flag(form, "compare_old_reference", False),
         generate_contexts=intake.generate_contexts(kind, form))
-    extra: dict[str, Any] = {k: str(v) for k, v in (answers or {}).items()}
     if kind not in NAMED_KINDS:
-        extra["comparison_context"] = intake.comparison_context(form, fields["derive_from"])
+        fields["comparison_context"] = intake.comparison_context(form, fields["derive_from"])
+    extra: dict[str, Any] = {k: str(v) for k, v in (answers or {}).items()}
     if kind in NAMED_KINDS:
         files: list[Path] = []
         named, instruments = intake.named_references(kind, form, fields["derive_from"])
@@ -234,7 +234,7 @@ def _prepare(submission: Submission) -> dict[str, Any]:
 
 def _comparison_context(submission: Submission) -> str:
     """The context a submission's uploads are certified against (older rows: derive_from)."""
-    return str((submission.extra or {}).get("comparison_context") or submission.derive_from)
+    return submission.comparison_context or submission.derive_from
 
 
 def _prepare_named(submission: Submission, staging: Path) -> Any:

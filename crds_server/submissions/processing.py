@@ -28,7 +28,7 @@ from crds import data_file
 from crds.core import config, rmap, utils
 from crds.refactoring import refactor
 
-from . import naming, rules
+from . import naming, rules, synphot
 from .certify import CertifyReport, LogFn, certify_files, certify_one, ignore_log
 from .errors import SubmissionError
 from .metadata import collect_metadata
@@ -219,9 +219,24 @@ def _prepare_references(prepared: Prepared, files: list[Path], names: _Names, lo
         prepared.renamed[path.name] = name
         if name != path.name:
             log("log_message", f"Renamed {path.name!r} -> {name!r}")
+    if observatory == "hst" and synphot.is_delivery(staged):
+        staged += _synphot(prepared, staged, names, log, now)
     prepared.new_references = [p.name for p in staged]
     if generate_contexts:
         _new_rules_for_references(prepared, staged, names, log)
+
+
+def _synphot(prepared: Prepared, staged: list[Path], names: _Names, log: LogFn,
+             now: datetime.datetime) -> list[Path]:
+    """SYNPHOT throughput/thermal tables: new lookup tables (returned) and the integration tests."""
+    report = prepared.certify
+    assert report is not None
+    made = synphot.regenerate_lookups(
+        prepared.derive_from, staged, Path(prepared.staging),
+        lambda path: names.claim(naming.reference_name(path, "hst", names.taken, now)), report, log)
+    synphot.run_integration_tests(prepared.derive_from, staged + made, report, log)
+    _refuse_if_errors(report)
+    return made
 
 
 def _new_rules_for_references(prepared: Prepared, staged: list[Path], names: _Names, log: LogFn) -> None:
