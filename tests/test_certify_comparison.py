@@ -31,6 +31,8 @@ def test_the_form_offers_a_comparison_context_and_compares_tables_by_default(bro
     ("hst_0999.pmap", "Cannot compare with 'hst_0999.pmap'"),
     ("hst_acs_darkfile_0001.rmap", "is not a .pmap"),
     ("jwst_0001.pmap", "Cannot compare with"),
+    ("hst_0001.pmap; rm -rf /", "Cannot compare with"),
+    ("x" * 5000, "Cannot compare with"),
 ])
 def test_an_unknown_or_foreign_comparison_context_is_a_400_and_nothing_starts(browser, homer, demo_catalog,
                                                                              value, message):
