@@ -10,7 +10,10 @@ MYSQL_URL ?= mysql://root@127.0.0.1:3306/crds_server
 
 .PHONY: install demo run test test-fast lint bench clean
 
+# fitsverify (Debian package) where missing: certification runs it, FITS submissions are
+# refused without it.
 install: $(STAMP)
+	@command -v fitsverify >/dev/null || $(PY) tests/services.py fitsverify
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -1,9 +1,11 @@
 """Report, and where possible start, the services the suite can use.
 
 PostgreSQL, MariaDB and Redis are started by the machine; memcached,
-Chromium and nginx come from Debian packages and are installed here when missing and
-when this runs as root with apt-get available.  Nothing here fails the run:
-tests that need a missing service skip and say so.
+Chromium, nginx and fitsverify come from Debian packages and are installed here when
+missing and when this runs as root with apt-get available.  Nothing here fails the run:
+tests that need a missing service skip and say so.  `python tests/services.py fitsverify`
+(run by `make install`) installs only fitsverify, which the server itself needs: certification
+runs it, and a submission of FITS files is refused without it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 
 PORTS = {"postgresql": 5432, "mariadb": 3306, "redis": 6379, "memcached": 11211}
 
@@ -54,8 +57,28 @@ def ensure_chromium() -> None:
         apt_install("chromium")
 
 
+def ensure_fitsverify() -> None:
+    """Debian's fitsverify (cfitsio), which the crds library runs inside certify."""
+    if not shutil.which("fitsverify"):
+        apt_install("fitsverify")
+
+
+def report_fitsverify() -> None:
+    found = shutil.which("fitsverify")
+    where = f"at {found}" if found else "NOT installed (FITS submissions are refused)"
+    print(f"services: fitsverify {where}")
+
+
 def main() -> None:
+    if sys.argv[1:] == ["fitsverify"]:
+        try:
+            ensure_fitsverify()
+        except (OSError, subprocess.SubprocessError) as exc:
+            print(f"services: could not install fitsverify: {exc}")
+        report_fitsverify()
+        return
     try:
+        ensure_fitsverify()
         ensure_memcached()
         ensure_chromium()
         ensure_nginx()
@@ -67,6 +90,7 @@ def main() -> None:
     print(f"services: chromium {'at ' + chromium if chromium else 'NOT installed'}")
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
     print(f"services: nginx {'at ' + nginx if nginx else 'NOT installed (nginx-mode tests skip)'}")
+    report_fitsverify()
 
 
 if __name__ == "__main__":

@@ -87,6 +87,8 @@ def start(user: User, kind: str, form: dict[str, Any], session_key: str,
         change_level=intake.change_level(form), auto_rename=intake.flag(form, "auto_rename", True),
         compare_old_reference=intake.flag(form, "compare_old_reference", False),
         generate_contexts=intake.generate_contexts(kind, form))
+    if kind not in NAMED_KINDS:
+        fields["comparison_context"] = intake.comparison_context(form, fields["derive_from"])
     extra: dict[str, Any] = {k: str(v) for k, v in (answers or {}).items()}
     if kind in NAMED_KINDS:
         files: list[Path] = []
@@ -196,7 +198,7 @@ def _incoming(submission: Submission) -> list[Path]:
 def _certify_only(submission: Submission) -> dict[str, Any]:
     from .processing import certify_files
 
-    report = certify_files(_incoming(submission), submission.derive_from,
+    report = certify_files(_incoming(submission), _comparison_context(submission),
                            compare_old_reference=submission.compare_old_reference,
                            log=_logger(submission))
     return {"certify": _as_json(report), "certify_only": True, "ok": report.ok}
@@ -219,6 +221,7 @@ def _prepare(submission: Submission) -> dict[str, Any]:
             user=submission.user.username, name_taken=_name_taken, sha1_known=_sha1_known,
             log=_logger(submission), compare_old_reference=submission.compare_old_reference,
             generate_contexts=submission.generate_contexts,
+            comparison_context=_comparison_context(submission),
         )
     result = prepared.to_json()
     if submission.kind in NAMED_KINDS:
@@ -227,6 +230,11 @@ def _prepare(submission: Submission) -> dict[str, Any]:
     scope.refuse_new_bad_files(result, staging)
     _reserve(submission, result)
     return result
+
+
+def _comparison_context(submission: Submission) -> str:
+    """The context a submission's uploads are certified against (older rows: derive_from)."""
+    return submission.comparison_context or submission.derive_from
 
 
 def _prepare_named(submission: Submission, staging: Path) -> Any:

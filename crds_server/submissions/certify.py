@@ -6,6 +6,12 @@ here: a logging handler attached for the duration of one file collects the
 records emitted by the calling thread only, and the errors and warnings
 are counted from those records.  Two submissions certifying at once in two
 consumer threads therefore get their own messages.
+
+Every file is certified as ``crds certify --comparison-context=CONTEXT
+--run-fitsverify`` certifies it: the same library calls, so the same verdict
+and the same errors and warnings (tests/test_certify_equivalence.py compares
+them).  The report also says which checks ran and which could not
+(`CertifyReport.checks`): fitsverify, the data models, table comparisons.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from typing import Any
 from crds import certify as crds_certify
 from crds.core import config, log, rmap, utils
 from crds.refactoring import refactor
+
+from . import fitsverify
 
 LogFn = Callable[[str, str], None]
 
@@ -55,6 +63,7 @@ class CertifyReport:
 
     context: str
     files: dict[str, FileResult] = field(default_factory=dict)
+    checks: list[dict[str, Any]] = field(default_factory=list)  # what ran, what did not, and why
 
     @property
     def ok(self) -> bool:
@@ -75,10 +84,15 @@ class CertifyReport:
             mine.errors += res.errors
             mine.warnings += res.warnings
             mine.messages += res.messages
+        self.checks += [check for check in other.checks if check not in self.checks]
 
     def to_json(self) -> dict[str, Any]:
-        return {"context": self.context, "ok": self.ok,
+        return {"context": self.context, "ok": self.ok, "checks": self.checks,
                 "files": {name: res.to_json() for name, res in self.files.items()}}
+
+    def note(self, check: str, ran: bool, detail: str) -> None:
+        """Record whether `check` ran (and what it ran with, or why not)."""
+        self.checks.append({"check": check, "ran": ran, "detail": detail})
 
 
 class _ThreadCapture(logging.Handler):
@@ -134,40 +148,88 @@ def capture(result: FileResult, sink: LogFn = ignore_log, strip: tuple[str, ...]
 def certify_one(path: Path, context: str, result: FileResult, *, sink: LogFn = ignore_log,
                 compare_old_reference: bool = False, check_references: str | None = None,
                 shown_name: str | None = None) -> None:
-    """Certify the file at `path` against `context`, adding the library's messages to `result`."""
+    """Certify the file at `path` against `context`, adding the library's messages to `result`.
+
+    fitsverify runs inside the library's certify of a FITS file when it is on
+    PATH; without it the library warns that it is missing.
+    """
     name = shown_name or path.name
     with capture(result, sink, strip=(str(path.parent),)):
         crds_certify.certify_file(
             str(path), context, original_name=name, compare_old_reference=compare_old_reference,
             check_references=check_references, observatory=utils.file_to_observatory(context),
+            run_fitsverify=True,
         )
 
 
 def certify_files(paths: list[Path], context: str, *, compare_old_reference: bool = False,
-                  log: LogFn = ignore_log, check_rmap_updates: bool = True) -> CertifyReport:
+                  log: LogFn = ignore_log, check_rmap_updates: bool = True,
+                  require_fitsverify: bool = False) -> CertifyReport:
     """Certify uploaded references or mappings against .pmap `context`; change nothing.
 
     Each file is checked by `crds.certify.certify_file` (format, .tpn
-    constraints, mapping syntax and references, table modes when
+    constraints, fitsverify, data models, mapping syntax and references,
+    table modes against the file it replaces in `context` when
     `compare_old_reference`).  References that pass are then inserted on
     trial into copies of their rmaps in a private temporary directory
     (`crds.refactoring.refactor.rmap_insert_references`), and the trial
     rmaps certified, which finds identical or overlapping match cases.
     Results are keyed by file name; trial rmap results by the rmap's name.
+    With `require_fitsverify` (a submission) a FITS file is refused when
+    fitsverify is not installed.
     """
     report = CertifyReport(context)
+    paths = [Path(p) for p in paths]
+    note_checks(report, paths, compare_old_reference)
     for number, path in enumerate(paths, 1):
-        path = Path(path)
         log("log_message", f"Certifying {path.name!r} ({number}/{len(paths)}) ...")
         references = not config.is_mapping(path.name)
         certify_one(path, context, report.result(path.name), sink=log,
                     compare_old_reference=compare_old_reference,
                     check_references=None if references else "exist")
-    good = [Path(p) for p in paths if not config.is_mapping(Path(p).name)
-            and not report.result(Path(p).name).errors]
+        if require_fitsverify and fitsverify.is_fits(path.name) and not fitsverify.path():
+            report.result(path.name).errors.append(fitsverify.REFUSED)
+            log("error", f"{path.name}: {fitsverify.REFUSED}")
+    good = [p for p in paths if not config.is_mapping(p.name) and not report.result(p.name).errors]
     if check_rmap_updates and good:
         trial_rmap_updates(good, context, report, log)
     return report
+
+
+def note_checks(report: CertifyReport, paths: list[Path], compare_old_reference: bool) -> None:
+    """Say in `report` which of the checks that depend on the server's set-up apply and ran."""
+    names = [p.name for p in paths]
+    if any(fitsverify.is_fits(n) for n in names):
+        found = fitsverify.path()
+        report.note("fitsverify", bool(found), f"run by the crds library from {found}" if found
+                    else fitsverify.MISSING)
+    observatory = utils.file_to_observatory(report.context)
+    if observatory in DATAMODELS and any(not config.is_mapping(n) for n in names):
+        report.note(*_datamodels(observatory))
+    if any(config.is_reference(n) for n in names):
+        report.note("table comparison", compare_old_reference,
+                    f"tables are compared with the files they replace in {report.context}"
+                    if compare_old_reference else "Compare Old Reference is off: tables are not "
+                    "compared with the files they replace")
+
+
+# The packages the library validates references of each observatory with (pyproject.toml pins them).
+DATAMODELS = {"jwst": ("stdatamodels",), "roman": ("roman_datamodels", "rad")}
+
+
+def _datamodels(observatory: str) -> tuple[str, bool, str]:
+    from importlib import metadata
+
+    found, missing = [], []
+    for package in DATAMODELS[observatory]:
+        try:
+            found.append(f"{package} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            missing.append(package)
+    if missing:
+        return ("data models", False, f"{', '.join(missing)} not installed: {observatory} references "
+                "are not validated against their data models")
+    return ("data models", True, f"references validated with {', '.join(found)}")
 
 
 def trial_rmap_updates(references: list[Path], context: str, report: CertifyReport,

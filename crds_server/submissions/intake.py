@@ -39,6 +39,22 @@ def derive_from(form: dict[str, Any]) -> str:
     return context
 
 
+def comparison_context(form: dict[str, Any], derive_from: str) -> str:
+    """The .pmap the uploads are certified against (``crds certify --comparison-context``):
+    the form's comparison_context, a .pmap name or symbolic context, or else `derive_from`
+    (STScI's default), so table checks compare with the files being replaced."""
+    text = str(form.get("comparison_context") or "").strip()[:128]
+    if not text:
+        return derive_from
+    try:
+        context = contexts.resolve(text)
+    except CatalogError as exc:
+        raise SubmissionError(f"Cannot compare with '{text}': {exc}") from exc
+    if not context.endswith(".pmap"):
+        raise SubmissionError(f"Comparison context '{context}' is not a .pmap.")
+    return context
+
+
 def description(form: dict[str, Any], required: bool) -> str:
     text = str(form.get("description") or "").strip()
     if required and not text:

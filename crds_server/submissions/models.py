@@ -24,6 +24,8 @@ class Submission(models.Model):
     # The instruments whose locks the submission took at submit time and needs at confirm.
     instruments = models.JSONField(default=list, blank=True)
     derive_from = models.CharField(max_length=128)
+    # The .pmap uploads are certified against (`crds certify --comparison-context`); empty: derive_from.
+    comparison_context = models.CharField(max_length=128, blank=True, default="")
     description = models.TextField()
     creator = models.CharField(max_length=128, blank=True, default="")
     change_level = models.CharField(max_length=16, default="SEVERE")

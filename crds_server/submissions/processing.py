@@ -28,7 +28,7 @@ from crds import data_file
 from crds.core import config, rmap, utils
 from crds.refactoring import refactor
 
-from . import naming, rules
+from . import naming, rules, synphot
 from .certify import CertifyReport, LogFn, certify_files, certify_one, ignore_log
 from .errors import SubmissionError
 from .metadata import collect_metadata
@@ -46,6 +46,7 @@ class Prepared:
     kind: str
     derive_from: str
     staging: str
+    comparison_context: str = ""  # what uploads are certified against (default: derive_from)
     renamed: dict[str, str] = field(default_factory=dict)
     new_references: list[str] = field(default_factory=list)
     new_mappings: list[str] = field(default_factory=list)
@@ -91,7 +92,7 @@ def prepare_submission(*, files: list[Path], derive_from: str, staging: Path, ki
                        log: LogFn = ignore_log,
                        sha1_known: Callable[[str], str | None] = lambda sha1: None,
                        compare_old_reference: bool = False,
-                       generate_contexts: bool = True) -> Prepared:
+                       generate_contexts: bool = True, comparison_context: str = "") -> Prepared:
     """Certify and stage `files`, then write the new rules derived from `derive_from`.
 
     kind "batch" or "references": references, inserted into new rmaps, with
@@ -99,17 +100,21 @@ def prepare_submission(*, files: list[Path], derive_from: str, staging: Path, ki
     written (S8, the files stay orphans).
     kind "mappings": hand-edited .rmaps, renamed and put into new imaps and
     pmap (S9); without `generate_contexts` only the rmaps are staged.
+    Uploads are certified against `comparison_context` (default `derive_from`),
+    as ``crds certify --comparison-context`` does; the new rules against `derive_from`.
     Raises SubmissionError (with `.report` when certify failed) and leaves
     `staging` as it found it.
     """
     files = [Path(f) for f in files]
     staging = Path(staging)
-    prepared = Prepared(kind=kind, derive_from=derive_from, staging=str(staging))
+    prepared = Prepared(kind=kind, derive_from=derive_from, staging=str(staging),
+                        comparison_context=comparison_context or derive_from)
     meta = dict(description=description, change_level=change_level, creator_name=creator,
                 deliverer_user=user)
     try:
         with undone_on_failure(staging):
             _check_request(files, kind, derive_from, generate_contexts)
+            rules.load_context(prepared.comparison_context)
             if kind == "mappings":
                 _prepare_mappings(prepared, files, _Names(name_taken), log, sha1_known, auto_rename,
                                   generate_contexts)
@@ -164,14 +169,16 @@ def _check_request(files: list[Path], kind: str, derive_from: str, generate_cont
 
 
 def _certify_or_refuse(prepared: Prepared, files: list[Path], log: LogFn, compare: bool) -> None:
-    report = certify_files(files, prepared.derive_from, compare_old_reference=compare, log=log,
-                           check_rmap_updates=False)
+    report = certify_files(files, prepared.comparison_context or prepared.derive_from,
+                           compare_old_reference=compare, log=log, check_rmap_updates=False,
+                           require_fitsverify=True)
     prepared.certify = report
     _refuse_if_errors(report)
 
 
 def _refuse_if_errors(report: CertifyReport) -> None:
-    errors = report.errors()
+    errors = [error if name in error else f"{name}: {error}"  # fitsverify's lines name no file
+              for name, result in report.files.items() for error in result.errors]
     if errors:
         shown = "; ".join(errors[:5]) + (f"; and {len(errors) - 5} more" if len(errors) > 5 else "")
         raise SubmissionError(f"Certify found {len(errors)} errors: {shown}", report)
@@ -212,9 +219,24 @@ def _prepare_references(prepared: Prepared, files: list[Path], names: _Names, lo
         prepared.renamed[path.name] = name
         if name != path.name:
             log("log_message", f"Renamed {path.name!r} -> {name!r}")
+    if observatory == "hst" and synphot.is_delivery(staged):
+        staged += _synphot(prepared, staged, names, log, now)
     prepared.new_references = [p.name for p in staged]
     if generate_contexts:
         _new_rules_for_references(prepared, staged, names, log)
+
+
+def _synphot(prepared: Prepared, staged: list[Path], names: _Names, log: LogFn,
+             now: datetime.datetime) -> list[Path]:
+    """SYNPHOT throughput/thermal tables: new lookup tables (returned) and the integration tests."""
+    report = prepared.certify
+    assert report is not None
+    made = synphot.regenerate_lookups(
+        prepared.derive_from, staged, Path(prepared.staging),
+        lambda path: names.claim(naming.reference_name(path, "hst", names.taken, now)), report, log)
+    synphot.run_integration_tests(prepared.derive_from, staged + made, report, log)
+    _refuse_if_errors(report)
+    return made
 
 
 def _new_rules_for_references(prepared: Prepared, staged: list[Path], names: _Names, log: LogFn) -> None:

@@ -60,8 +60,15 @@ class SubmitForm(forms.Form):
     change_level = forms.ChoiceField(choices=[(c, c) for c in ("SEVERE", "MODERATE", "TRIVIAL")])
     creator = forms.CharField(required=False, label="Creator (author of the files)")
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    comparison_context = forms.CharField(
+        required=False, max_length=128, label="Comparison context",
+        help_text="The .pmap (or latest, edit, operational) the files are certified against, as "
+                  "crds certify --comparison-context; empty: the derive-from context.")
     auto_rename = forms.BooleanField(required=False, initial=True)
-    compare_old_reference = forms.BooleanField(required=False)
+    compare_old_reference = forms.BooleanField(
+        required=False, initial=True,
+        help_text="Compare tables with the files they replace in the comparison context "
+                  "(rows removed, modes dropped).")
 
 
 class MappingsForm(SubmitForm):

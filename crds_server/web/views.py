@@ -13,6 +13,7 @@ from django.shortcuts import render
 
 from crds_server.catalog import contexts
 from crds_server.catalog.models import AuditEntry, File
+from crds_server.submissions import fitsverify
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -31,7 +32,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def health(request: HttpRequest) -> JsonResponse:
-    """Liveness and readiness: database, file store and free disk."""
+    """Liveness and readiness: database, file store, free disk; whether fitsverify is installed."""
     checks: dict[str, str] = {}
     try:
         with connection.cursor() as cursor:
@@ -43,6 +44,9 @@ def health(request: HttpRequest) -> JsonResponse:
     checks["file_store"] = "ok" if store.is_dir() else "missing"
     free = shutil.disk_usage(store if store.exists() else settings.HOME.parent).free
     checks["disk_free_bytes"] = str(free)
+    # Not a liveness failure (the server serves without it), but certification is weaker:
+    # FITS submissions are refused until it is installed.
+    checks["fitsverify"] = fitsverify.status()
     healthy = checks["database"] == "ok" and checks["file_store"] == "ok"
     return JsonResponse({"status": "ok" if healthy else "error", "checks": checks},
                         status=200 if healthy else 503)
