@@ -59,7 +59,7 @@ def timeline(ident: str, rows: list[str], times: list[datetime.datetime], marks:
     `rows` are drawn top to bottom in the order given; a mark whose row is
     not in `rows` is left out.  With one time only, it sits in the middle.
     """
-    left, right, top, pitch = 110, 30, 24, 30
+    left, right, top, pitch = 110, 50, 24, 30
     height = top + pitch * max(len(rows), 1) + 46
     moments = sorted(times + [m.when for m in marks])
     first, last = (moments[0], moments[-1]) if moments else (None, None)

@@ -21,8 +21,8 @@ class ActivityForm(forms.Form):
     """The filters; blank means 'any'.  Short text only (no NUL, which PostgreSQL refuses)."""
 
     action = forms.ChoiceField(required=False)
-    extension = forms.CharField(required=False, max_length=16,
-                                help_text="e.g. .pmap, .rmap, .fits, .cat")
+    extension = forms.CharField(required=False, max_length=16, help_text="e.g. .pmap, .rmap, .fits, .cat",
+                                widget=forms.TextInput(attrs={"list": "extension-choices"}))
     instrument = forms.ChoiceField(required=False)
     filekind = forms.ChoiceField(required=False, label="Type")
     user = forms.CharField(required=False, max_length=128)
