@@ -7,7 +7,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from crds_server.catalog import activity
+from crds_server.catalog import activity, versioning
 from crds_server.catalog.models import AuditEntry, File
 
 
@@ -133,3 +133,14 @@ def test_a_bad_page_number_gives_a_page_not_an_error(client, logged):
 def test_recent_activity_needs_few_queries(client, logged, django_assert_max_num_queries):
     with django_assert_max_num_queries(8):
         client.get("/recent_activity/", {"instrument": "acs", "filekind": "darkfile", "start": "2024-01-01"})
+
+
+def test_the_menus_follow_new_actions_and_catalog_changes(client, logged, catalog):
+    assert "rename" not in activity.filter_choices()["action"]
+    _log("erin", "rename", logged["acs_ref"], datetime.date(2024, 7, 1))
+    assert "rename" in activity.filter_choices()["action"]
+    assert _files(client, action="rename") == [logged["acs_ref"]]
+    catalog.add_file("hst_newinst_0001.rmap", b"x", instrument="newinst", filekind="newkind")
+    versioning.bump()  # as every action that changes the catalog does
+    assert "newinst" in activity.filter_choices()["instrument"]
+    assert client.get("/recent_activity/", {"instrument": "newinst"}).status_code == 200

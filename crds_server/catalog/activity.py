@@ -9,13 +9,19 @@ the instrument itself, and the instrument filter keeps it too.
 from __future__ import annotations
 
 import datetime
+import threading
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Q, QuerySet
 
 from crds_server.security import glob
 
+from . import versioning
 from .models import AuditEntry, File
+
+_lock = threading.Lock()
+_choices: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,22 @@ def recent_activity(wanted: ActivityFilter) -> QuerySet:
 
 
 def filter_choices() -> dict[str, list[str]]:
-    """The menus of the filters: actions ever logged, instruments and types of the catalog."""
+    """The menus of the filters: actions ever logged, instruments and types of the catalog.
+
+    Three DISTINCT scans (~30 ms each on the corpus catalog) run once per
+    process per catalog version and newest audit entry (two indexed reads).
+    """
+    key = (versioning.current(), AuditEntry.objects.order_by("-id").values_list("id", flat=True).first())
+    with _lock:
+        if _choices.get("key") == key:
+            return _choices["value"]
+    value = _scan_choices()
+    with _lock:
+        _choices.update(key=key, value=value)
+    return value
+
+
+def _scan_choices() -> dict[str, list[str]]:
     files = File.objects.public().order_by()
     return {
         "action": sorted(set(AuditEntry.objects.order_by().values_list("action", flat=True).distinct())),
