@@ -132,6 +132,11 @@ def pages(client: Client, names: dict, small: str, large: str, reference: str,
         ("/json/ (GET)", get("/json/")),
         ("/affected/", get("/affected/")),
         ("/build_contexts/", get("/build_contexts/")),
+        ("/recent_activity/?extension=.pmap", get("/recent_activity/?extension=.pmap")),
+        ("/recent_activity/?instrument=wfc3&filekind=darkfile&start=...",
+         get("/recent_activity/?instrument=wfc3&filekind=darkfile&start=2000-01-01")),
+        ("/browse/?sort=-uploaded_as (uploaded-as, aperture columns)", get("/browse/?sort=-uploaded_as")),
+        ("/context_history/?page=1 (timeline)", get("/context_history/?page=1")),
     ]
 
 

@@ -6,6 +6,7 @@ from django.urls import path, re_path
 from crds_server.ops import views as ops_views
 from crds_server.rpc import views as rpc_views
 from crds_server.web import (
+    activity_pages,
     affected_pages,
     auth,
     bestrefs_pages,
@@ -23,7 +24,7 @@ urlpatterns = [
     path("", views.home, name="web-home"),
     path("health", views.health, name="web-health"),
     path("backup/latest", ops_views.latest_backup, name="ops-backup-latest"),
-    path("recent_activity/", views.recent_activity, name="web-recent-activity"),
+    path("recent_activity/", activity_pages.recent_activity, name="web-recent-activity"),
     re_path(r"^json/?$", rpc_views.endpoint, name="rpc-endpoint"),
     re_path(r"^json/[\s\S]+$", rpc_views.endpoint, name="rpc-endpoint-logged"),  # any path, even %0A
     re_path(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from crds_server.reprocessing import actions
+from crds_server.reprocessing import actions, summary
 from crds_server.reprocessing.models import AffectedChunk, AffectedRun
 
 
@@ -32,4 +32,5 @@ def affected_detail(request: HttpRequest, old: str, new: str) -> HttpResponse:
         exposures.update(affected)
     return render(request, "web/affected_run.html", {
         "run": run, "progress": actions.progress(run),
-        "exposures": sorted(exposures.items())[:5000], "total": len(exposures)})
+        "exposures": sorted(exposures.items())[:5000], "total": len(exposures),
+        "by_type": summary.datasets_by_type(run)})

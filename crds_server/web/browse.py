@@ -26,11 +26,12 @@ PER_PAGE = 100
 RULES_PER_PAGE = 200
 TEXT_LINES = 200
 SORT_KEYS = ("name", "delivery_date", "activation_date", "useafter_date", "instrument", "filekind",
-             "state", "size")
+             "state", "size", "uploaded_as", "aperture")
 LIST_FIELDS = ("name", "type", "instrument", "filekind", "state", "rejected", "blacklisted", "size",
                "delivery_date", "activation_date", "useafter_date", "uploaded_as", "aperture",
                "description")
-COLUMNS = [("name", "Name"), ("instrument", "Instrument"), ("filekind", "Type"), ("state", "State"),
+COLUMNS = [("name", "Name"), ("uploaded_as", "Uploaded as"), ("aperture", "Aperture"),
+           ("instrument", "Instrument"), ("filekind", "Type"), ("state", "State"),
            ("delivery_date", "Delivered"), ("activation_date", "Activated"), ("useafter_date", "Use after"),
            ("size", "Size"), ("", "Description")]
 BAD_CHOICES = [("", "*"), ("bad", "bad (rejected or blacklisted)"), ("rejected", "rejected"),

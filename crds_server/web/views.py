@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from django import forms
 from django.conf import settings
-from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -50,29 +48,3 @@ def health(request: HttpRequest) -> JsonResponse:
     healthy = checks["database"] == "ok" and checks["file_store"] == "ok"
     return JsonResponse({"status": "ok" if healthy else "error", "checks": checks},
                         status=200 if healthy else 503)
-
-
-class ActivityFilters(forms.Form):
-    """The activity filters: short text, no NUL characters (which PostgreSQL refuses)."""
-
-    action = forms.CharField(required=False, max_length=64)
-    user = forms.CharField(required=False, max_length=128)
-    filename = forms.CharField(required=False, max_length=128)
-
-
-def recent_activity(request: HttpRequest) -> HttpResponse:
-    """Every state-changing action, newest first, filtered by action, user and file name."""
-    form = ActivityFilters(request.GET)
-    rows = AuditEntry.objects.all() if form.is_valid() else AuditEntry.objects.none()
-    filters = form.cleaned_data if form.is_valid() else {k: "" for k in form.fields}
-    if filters["action"]:
-        rows = rows.filter(action=filters["action"])
-    if filters["user"]:
-        rows = rows.filter(user=filters["user"])
-    if filters["filename"]:
-        rows = rows.filter(filename__icontains=filters["filename"])
-    page = Paginator(rows, 100).get_page(request.GET.get("page"))
-    actions = AuditEntry.objects.order_by().values_list("action", flat=True).distinct()
-    return render(request, "web/recent_activity.html", {
-        "page": page, "filters": filters, "actions": sorted(set(actions)),
-    }, status=200 if form.is_valid() else 400)

@@ -1,0 +1,72 @@
+"""Recent activity (P13): the audit log with server-side filters, 100 entries a page."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from crds_server.catalog import activity
+from crds_server.security import glob
+from crds_server.security.errors import LimitExceeded
+
+PER_PAGE = 100
+EXTENSIONS = (".pmap", ".imap", ".rmap", ".fits", ".asdf", ".json", ".yaml", ".cat")
+
+
+class ActivityForm(forms.Form):
+    """The filters; blank means 'any'.  Short text only (no NUL, which PostgreSQL refuses)."""
+
+    action = forms.ChoiceField(required=False)
+    extension = forms.CharField(required=False, max_length=16, help_text="e.g. .pmap, .rmap, .fits, .cat",
+                                widget=forms.TextInput(attrs={"list": "extension-choices"}))
+    instrument = forms.ChoiceField(required=False)
+    filekind = forms.ChoiceField(required=False, label="Type")
+    user = forms.CharField(required=False, max_length=128)
+    filename = forms.CharField(required=False, max_length=128, label="File name",
+                               help_text="a part of the name, or a glob with * and ?")
+    start = forms.DateField(required=False, label="From", help_text="YYYY-MM-DD")
+    stop = forms.DateField(required=False, label="Until", help_text="YYYY-MM-DD")
+
+    def __init__(self, *args, choices: dict[str, list[str]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for field in ("action", "instrument", "filekind"):
+            self.fields[field].choices = [("", "*")] + [(c, c) for c in choices[field]]
+
+    def clean_filename(self) -> str:
+        name = self.cleaned_data["filename"].strip()
+        if glob.is_glob(name):
+            try:
+                glob.normalize(name)
+            except LimitExceeded as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return name
+
+    def clean_extension(self) -> str:
+        ext = self.cleaned_data["extension"].strip()
+        if ext and not re.fullmatch(r"\.?[A-Za-z0-9]{1,12}", ext):
+            raise forms.ValidationError("An extension is letters and digits, e.g. .pmap or fits.")
+        return ext if not ext or ext.startswith(".") else f".{ext}"
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("stop") and data["start"] > data["stop"]:
+            self.add_error("stop", "The end date is before the start date.")
+        return data
+
+
+def recent_activity(request: HttpRequest) -> HttpResponse:
+    """Every state-changing action, newest first, filtered on the server; the URL is the query."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    form = ActivityForm(query, choices=activity.filter_choices())
+    page = None
+    if form.is_valid():
+        rows = activity.recent_activity(activity.ActivityFilter(**form.cleaned_data))
+        page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "web/recent_activity.html", {
+        "form": form, "page": page, "query": query.urlencode(), "extensions": EXTENSIONS,
+    }, status=200 if page is not None else 400)
