@@ -16,8 +16,9 @@ def test_the_table_shows_descriptions_activation_dates_and_diff_boxes(client, de
     response = client.get(f"/context_table/{demo_catalog.context}")
     page = response.content.decode()
     assert response.status_code == 200
-    assert "<td>Dark Frame</td>" in page and "<td>Bias Frame</td>" in page
-    assert 'value="hst_acs_darkfile_0001.rmap" aria-label="Diff hst_acs_darkfile_0001.rmap"' in page
+    assert '<span class="kind">darkfile</span> — Dark Frame' in page
+    assert '<span class="kind">biasfile</span> — Bias Frame' in page
+    assert 'name="context" value="hst_acs_darkfile_0001.rmap"> diff hst_acs_darkfile_0001.rmap' in page
     assert 'value="hst_acs_0001.imap"' in page
     assert '<form method="get" action="/diff/"' in page
 
