@@ -107,10 +107,34 @@ def test_an_upload_is_compared_with_a_catalogued_reference(client, darks, homer,
     ({"upload": "not_mine.fits", "file": "x.fits"}, "Choose one of the files"),
     ({"upload": "my_new_dark.fits", "file": "nosuch.fits"}, "No file named"),
     ({"upload": "my_new_dark.fits", "file": "../../etc/passwd"}, "No file named"),
-    ({"upload": "my_new_dark.fits", "file": "hst_acs_darkfile_0001.rmap"}, "compared as mappings"),
+    ({"upload": "my_new_dark.fits", "file": "hst_acs_darkfile_0001.rmap"}, "different kinds"),
 ])
 def test_bad_upload_comparisons_are_400_with_the_reason(client, darks, homer, clean_areas, query, message):
     (ingest.ingest_dir(homer, create=True) / "my_new_dark.fits").write_bytes(b"SIMPLE")
     client.force_login(homer)
     response = client.get("/diff/upload/", query)
     assert response.status_code == 400 and message in response.content.decode()
+
+
+def test_an_uploaded_rmap_gets_the_librarys_logical_and_text_differences(client, darks, homer, clean_areas):
+    rmap = File.objects.get(name="hst_acs_darkfile_0001.rmap")
+    text = rmap.store_path().read_text().replace(darks[0], "zz00000zj_drk.fits")
+    (ingest.ingest_dir(homer, create=True) / "my_darkfile.rmap").write_text(text)
+    client.force_login(homer)
+    response = client.get("/diff/upload/", {"upload": "my_darkfile.rmap", "file": rmap.name})
+    page = response.content.decode()
+    assert response.status_code == 200 and "logical and text differences" in page
+    assert f"replaced {darks[0]} with zz00000zj_drk.fits" in page
+
+
+def test_the_home_page_links_logged_in_users_to_difference_files(client, demo_catalog, homer):
+    assert "/diff/upload/" not in client.get("/").content.decode()
+    client.force_login(homer)
+    assert 'href="/diff/upload/"' in client.get("/").content.decode()
+
+
+@pytest.mark.parametrize("value", ["x" * 5000, "\x00", "../", "a\r\nb", "😀", "%00"])
+def test_hostile_upload_comparison_parameters_are_4xx(client, darks, homer, value):
+    client.force_login(homer)
+    for query in ({"upload": value, "file": darks[0]}, {"upload": "a.fits", "file": value}):
+        assert 400 <= client.get("/diff/upload/", query).status_code < 500

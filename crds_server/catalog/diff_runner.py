@@ -26,7 +26,10 @@ def main(argv: list[str]) -> int:
 
     kind = config.filetype(old)
     try:
-        if kind in ("geis", "json"):
+        if kind == "mapping":  # an uploaded rules file against a catalogued one
+            status = diff.difference(observatory, old, new, include_header_diffs=True,
+                                     mapping_text_diffs=True)
+        elif kind in ("geis", "json"):
             # GEIS headers are text; the library's json differencer cannot write its temporary
             # pretty-printed copy (str into a binary file), so both get the library's text diff.
             status = diff.text_difference(observatory, old, new)

@@ -125,13 +125,16 @@ def reference_difference(old: File, new: File) -> ReferenceDiff:
 
 
 def upload_difference(upload: Path, catalogued: File) -> ReferenceDiff:
-    """The library's difference of a file in an ingest area against a catalogued reference."""
-    return _compare(catalogued.store_path(), upload, catalogued.name, upload.name)
+    """The library's difference of a file in an ingest area against a catalogued file
+    (references as above; a rules file gets the library's logical and text differences)."""
+    return _compare(catalogued.store_path(), upload, catalogued.name, upload.name, mappings=True)
 
 
-def _compare(old: Path, new: Path, old_name: str, new_name: str) -> ReferenceDiff:
+def _compare(old: Path, new: Path, old_name: str, new_name: str, mappings: bool = False) -> ReferenceDiff:
+    """The library's difference of two files; mappings only for an upload (catalogued pairs of
+    mappings get `mapping_difference`, at every level)."""
     kind = crds_config.filetype(old_name)
-    if kind == "mapping" or crds_config.is_mapping(new_name):
+    if not mappings and (kind == "mapping" or crds_config.is_mapping(new_name)):
         raise NotComparable("Rules files are compared as mappings: pick two mappings of the same kind.")
     if kind != crds_config.filetype(new_name) or Path(old_name).suffix != Path(new_name).suffix:
         raise NotComparable(f"'{old_name}' and '{new_name}' are files of different kinds.")
