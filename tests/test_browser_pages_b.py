@@ -47,6 +47,7 @@ def test_diffing_two_ticked_references(page, server):
     page.goto(server.url + "/context_table/hst_0001.pmap/acs/darkfile")
     boxes = page.get_by_role("checkbox", name=re.compile(r"^Diff .*_drk\.fits$"))
     assert boxes.count() == 2
+    page.screenshot(path=str(SHOTS / "context_type_references.png"), full_page=True)
     boxes.nth(0).check()
     boxes.nth(1).check()
     page.get_by_role("button", name="Diff the two ticked references").click()
@@ -74,3 +75,12 @@ def test_best_references_from_an_uploaded_fits_header(page, server, tmp_path):
     download = page.get_by_role("link", name=re.compile(r"^Download \w+_drk\.fits$"))
     assert download.get_attribute("href").startswith("/unchecked_get/references/hst/")
     page.screenshot(path=str(SHOTS / "bestrefs_fits_upload.png"), full_page=True)
+
+
+def test_a_reference_shows_where_the_latest_context_selects_it(page, server):
+    page.goto(server.url + "/context_table/hst_0001.pmap/acs/darkfile")
+    page.get_by_role("link", name=re.compile(r"_drk\.fits$")).first.click()
+    pane = page.locator("details#lookup")
+    assert pane.get_by_role("columnheader", name="UseAfter").is_visible()
+    assert pane.get_by_text(re.compile(r"^DETECTOR=")).first.is_visible()
+    page.screenshot(path=str(SHOTS / "file_details_lookup_patterns.png"), full_page=True)

@@ -23,6 +23,8 @@ def test_a_reference_shows_the_match_and_useafter_under_which_the_latest_context
     assert f"/browse/{DARK_RMAP}" in pane and demo_catalog.context in pane
     assert "<code>DETECTOR=HRC</code>" in pane and f"<code>DATE-OBS={useafter}</code>" in pane
     assert "<th scope=\"col\">Match</th><th scope=\"col\">UseAfter</th>" in pane
+    row = pane[pane.index("<tbody>"):pane.index("</tbody>")]
+    assert row.count("<td>") == 2 and "observatory=" not in row  # one cell per selector level
 
 
 def test_a_reference_the_latest_context_does_not_select_says_so(client, demo_catalog, catalog):

@@ -58,3 +58,12 @@ def test_a_long_or_nul_filter_is_refused(client, demo_catalog):
 
 def test_an_unknown_context_has_no_type_pages(client, demo_catalog):
     assert client.get("/context_table/hst_9999.pmap/acs/darkfile").status_code == 404
+
+
+def test_type_descriptions_come_from_the_servers_observatory(settings):
+    from crds_server.catalog.context_tables import type_description
+
+    assert type_description("acs", "darkfile") == "Dark Frame"
+    settings.OBSERVATORY = "jwst"
+    assert type_description("nircam", "area") == "Pixel-Area Map"
+    assert type_description("nircam", "nosuchtype") == ""

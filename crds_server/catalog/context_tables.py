@@ -90,16 +90,16 @@ class UnknownType(LookupError):
 
 
 @functools.cache
-def _types() -> Any:
-    return reftypes.get_types_object(settings.OBSERVATORY)
+def _types(observatory: str) -> Any:
+    return reftypes.get_types_object(observatory)
 
 
 def type_description(instrument: str, filekind: str) -> str:
     """The library's text description of a reference type, e.g. 'Dark Frame' ('' if unknown)."""
     try:
-        defs = _types().unified_defs
-        return str(defs.get(instrument.lower(), {}).get(filekind.lower(), {}).get("text_descr")
-                   or _types().text_descr.get(filekind.lower(), ""))
+        types = _types(settings.OBSERVATORY)
+        return str(types.unified_defs.get(instrument.lower(), {}).get(filekind.lower(), {})
+                   .get("text_descr") or types.text_descr.get(filekind.lower(), ""))
     except Exception:  # an observatory whose specs the library cannot load has no descriptions
         return ""
 
@@ -197,7 +197,7 @@ def lookup_patterns(pmap: str, instrument: str, filekind: str, name: str) -> Loo
         rmapping = loader.get_mapping(pmap).get_imap(instrument).get_rmap(filekind)
     except Exception:  # no rules for this instrument and type in that context
         return None
-    matches = rmapping.file_matches(name)
+    matches = rmapping.selector.file_matches(name)  # the mapping's own adds an (obs, instr, type) group
     groups = [[[(str(k), str(v)) for k, v in group] for group in match] for match in matches]
     return LookupPatterns(pmap, rmapping.basename, list(rmapping.selector.class_list), groups)
 
