@@ -63,6 +63,13 @@ urlpatterns = [
          name="web-context-type"),
     path("diff/", context_pages.diff_form, name="web-diff-form"),
     path("diff/upload/", diff_pages.upload_difference, name="web-diff-upload"),
+    # STScI's addresses of these pages, moved for good (301).
+    path("context_table/<str:pmap>/", context_pages.legacy_context_table, name="web-legacy-context-table"),
+    path("context_table/<str:pmap>/<int:recursive>", context_pages.legacy_context_table,
+         name="web-legacy-context-table-recursive"),
+    path("difference/", diff_pages.legacy_difference, name="web-legacy-difference"),
+    path("difference/<str:old>/<str:new>/", diff_pages.legacy_difference, name="web-legacy-difference-pair"),
+    path("bestrefs_explore/", bestrefs_pages.legacy_explore, name="web-legacy-bestrefs-explore"),
     path("diff/<str:old>/<str:new>", context_pages.difference, name="web-diff"),
     path("build_contexts/", context_pages.build_contexts, name="web-build-contexts"),
     path("help/", context_pages.help_page, name="web-help"),

@@ -138,3 +138,22 @@ def test_hostile_upload_comparison_parameters_are_4xx(client, darks, homer, valu
     client.force_login(homer)
     for query in ({"upload": value, "file": darks[0]}, {"upload": "a.fits", "file": value}):
         assert 400 <= client.get("/diff/upload/", query).status_code < 500
+
+
+@pytest.mark.parametrize("legacy,target", [
+    ("/difference/", "/diff/upload/"),
+    ("/difference/?upload=a.fits", "/diff/upload/?upload=a.fits"),
+    ("/difference/a_drk.fits/b_drk.fits/", "/diff/a_drk.fits/b_drk.fits"),
+    ("/context_table/hst_0001.pmap/", "/context_table/hst_0001.pmap"),
+    ("/context_table/hst_0001.pmap/1", "/context_table/hst_0001.pmap"),
+    ("/bestrefs_explore/?context=hst-latest", "/bestrefs/?context=hst-latest"),
+])
+def test_stscis_addresses_of_these_pages_redirect_for_good(client, db, legacy, target):
+    response = client.get(legacy)
+    assert response.status_code == 301 and response["Location"] == target
+
+
+@pytest.mark.parametrize("legacy", ["/difference/a%0Ab.fits/b.fits/", "/context_table/a%0Ab.pmap/",
+                                    "/difference/" + "x" * 300 + "/b.fits/"])
+def test_legacy_addresses_with_bad_names_are_404(client, db, legacy):
+    assert client.get(legacy).status_code == 404

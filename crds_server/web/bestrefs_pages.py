@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.cache import patch_cache_control
 
 from crds_server.catalog import bestrefs, contexts, dataset_headers, rules_table
@@ -41,6 +42,12 @@ def bestrefs_page(request: HttpRequest) -> HttpResponse:
                       status=400 if state["errors"] else 200)
     patch_cache_control(response, max_age=60)
     return response
+
+
+def legacy_explore(request: HttpRequest) -> HttpResponse:
+    """STScI's `/bestrefs_explore/` (Explore Best References): moved for good, query kept."""
+    query = request.GET.urlencode()
+    return HttpResponsePermanentRedirect(reverse("web-bestrefs") + (f"?{query}" if query else ""))
 
 
 def _resolve(state: dict) -> str:

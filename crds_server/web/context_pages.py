@@ -81,6 +81,13 @@ def context_type(request: HttpRequest, pmap: str, instrument: str, filekind: str
         "query": urlencode({"q": q}) if q else ""}), 300)
 
 
+def legacy_context_table(request: HttpRequest, pmap: str, recursive: int | None = None) -> HttpResponse:
+    """STScI's `/context_table/<pmap>/` and `/context_table/<pmap>/<recursive>`: moved for good."""
+    if not valid_name(pmap):
+        raise Http404(f"No context named '{pmap[:200]}' is in the catalog.")
+    return redirect("web-context-table", pmap=pmap, permanent=True)
+
+
 def diff_form(request: HttpRequest) -> HttpResponse:
     """Two ticked boxes (or old/new fields) -> the stable /diff/<old>/<new> address."""
     names = request.GET.getlist("context") or [request.GET.get("old", ""), request.GET.get("new", "")]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_cache_control
 
 from crds_server.catalog import diffs
@@ -41,3 +42,13 @@ def _difference(upload, name: str, state: dict) -> str:
     except diffs.NotComparable as exc:
         return str(exc)
     return ""
+
+
+def legacy_difference(request: HttpRequest, old: str = "", new: str = "") -> HttpResponse:
+    """STScI's `/difference/` (the form) and `/difference/<old>/<new>/`: moved for good."""
+    if not old:
+        query = request.GET.urlencode()
+        return HttpResponsePermanentRedirect(reverse("web-diff-upload") + (f"?{query}" if query else ""))
+    if not (valid_name(old) and valid_name(new)):
+        raise Http404("Not a pair of file names.")
+    return redirect("web-diff", old=old, new=new, permanent=True)
