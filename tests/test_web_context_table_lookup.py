@@ -49,3 +49,12 @@ def test_operators_get_the_admin_link_and_others_do_not(client, demo_catalog):
     client.force_login(create_user("marge", "marge@example.org", "operator"))
     page = client.get(f"/browse/{DARK_RMAP}").content.decode()
     assert f'<a href="/admin/catalog/file/?q={DARK_RMAP}">Admin</a>' in page
+
+
+def test_a_reference_offers_a_diff_against_the_other_references_of_its_type(client, demo_catalog):
+    dark, _ = _dark("HRC")
+    other, _ = _dark("WFC")
+    page = client.get(f"/browse/{dark}").content.decode()
+    menu = page[page.index('id="diff-old"'):page.index("</select>", page.index('id="diff-old"'))]
+    assert f"<option>{other}</option>" in menu and f"<option>{dark}</option>" not in menu
+    assert "_bia.fits" not in menu  # only its own type
