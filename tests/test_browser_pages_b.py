@@ -84,3 +84,22 @@ def test_a_reference_shows_where_the_latest_context_selects_it(page, server):
     assert pane.get_by_role("columnheader", name="UseAfter").is_visible()
     assert pane.get_by_text(re.compile(r"^DETECTOR=")).first.is_visible()
     page.screenshot(path=str(SHOTS / "file_details_lookup_patterns.png"), full_page=True)
+
+
+def test_a_submitter_compares_an_upload_with_a_catalogued_reference(page, server):
+    store = server.home / "file_cache" / "references" / "hst"
+    darks = sorted(p.name for p in store.glob("*_drk.fits"))
+    ingest = server.home / "server_files" / "ingest" / "demo-submitter"
+    ingest.mkdir(parents=True, exist_ok=True)
+    (ingest / "my_new_dark.fits").write_bytes((store / darks[1]).read_bytes())
+    page.goto(server.url + "/login/?next=/diff/upload/")
+    page.get_by_label("User name or e-mail").fill("demo-submitter")
+    page.get_by_label("Password or API token").fill("demo-submitter")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/diff/upload/")
+    page.get_by_label("Your uploaded file").select_option("my_new_dark.fits")
+    page.get_by_label("Catalogued file").fill(darks[0])
+    page.get_by_role("button", name="Compare", exact=True).click()
+    assert page.get_by_role("heading", name=f"{darks[0]} against your my_new_dark.fits").is_visible()
+    assert page.get_by_text("Headers contain differences").is_visible()
+    page.screenshot(path=str(SHOTS / "diff_upload.png"), full_page=True)
