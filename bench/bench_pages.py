@@ -137,7 +137,22 @@ def pages(client: Client, names: dict, small: str, large: str, reference: str,
          get("/recent_activity/?instrument=wfc3&filekind=darkfile&start=2000-01-01")),
         ("/browse/?sort=-uploaded_as (uploaded-as, aperture columns)", get("/browse/?sort=-uploaded_as")),
         ("/context_history/?page=1 (timeline)", get("/context_history/?page=1")),
+        # #13 webB: the latest references pane is on "/"; one type's references, a reference diff.
+        ("/context_table/hst.pmap/wfc3/darkfile", get("/context_table/hst.pmap/wfc3/darkfile")),
+        ("/context_table/hst.pmap/wfc3/darkfile?fragment=1",
+         get("/context_table/hst.pmap/wfc3/darkfile?fragment=1&boxes=1")),
+        ("/context_table/hst.pmap/wfc3/darkfile?q=UVIS&page=2",
+         get("/context_table/hst.pmap/wfc3/darkfile?q=UVIS&page=2")),
+        (f"/browse/{names['old_rmap']} (lookup patterns: selectors)", get(f"/browse/{names['old_rmap']}")),
+        ("/diff/<reference>/<reference> (cached)", get("/diff/{}/{}".format(*two_references(names)))),
     ]
+
+
+def two_references(names: dict) -> tuple[str, str]:
+    """Two references of the derived context's rmap (sorted), for a reference difference."""
+    text = (common.corpus_cache() / "mappings" / "hst" / names["old_rmap"]).read_text()
+    found = sorted(set(re.findall(r"'(\w+\.fits)'", text)))
+    return found[0], found[1]
 
 
 def main() -> None:

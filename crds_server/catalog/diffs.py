@@ -1,17 +1,23 @@
-"""Differences between two mappings: the library's logical diff, grouped per mapping pair,
-plus a unified text diff of each changed pair."""
+"""Differences between two mappings (the library's logical diff, grouped per mapping pair,
+plus a unified text diff of each changed pair) and between two references (the library's
+own difference: fitsdiff and rowdiff for FITS, text diffs otherwise), run in a bounded child."""
 
 from __future__ import annotations
 
 import difflib
+import subprocess
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from crds import diff as crds_diff
 from crds.core import config as crds_config
 from django.conf import settings
+from django.core.cache import cache
 
 from . import loader
 from .errors import CatalogError
+from .models import File
 
 
 class MappingKindMismatch(CatalogError):
@@ -76,3 +82,90 @@ def text_difference(old: str, new: str) -> list[str]:
     old_lines = (store / old).read_text(encoding="utf-8", errors="replace").splitlines()
     new_lines = (store / new).read_text(encoding="utf-8", errors="replace").splitlines()
     return list(difflib.unified_diff(old_lines, new_lines, old, new, lineterm=""))
+
+
+# A reference difference is bounded: files up to this size, this long in the child, this much output.
+REFERENCE_MAX_BYTES = 256 * 1024 * 1024
+TIMEOUT_SECONDS = 30
+OUTPUT_MAX_BYTES = 512 * 1024
+NOTES_MAX_LINES = 20
+CACHE_SECONDS = 24 * 3600
+
+
+class NotComparable(CatalogError):
+    """Two files the library cannot difference (different kinds, too large, a mapping)."""
+
+
+@dataclass
+class ReferenceDiff:
+    """What the library says differs between two references: its report, line by line."""
+
+    old: str
+    new: str
+    kind: str
+    lines: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    truncated: bool = False
+    problem: str = ""
+
+    @property
+    def identical(self) -> bool:
+        return not self.problem and not self.notes and not any(line.strip() for line in self.lines)
+
+
+def reference_difference(old: File, new: File) -> ReferenceDiff:
+    """The library's difference of two catalogued references, kept a day per pair of sha1sums."""
+    key = f"crds-refdiff:{settings.OBSERVATORY}:{old.name}:{old.sha1sum}:{new.name}:{new.sha1sum}"
+    found = cache.get(key) if old.sha1sum and new.sha1sum else None
+    if found is None:
+        found = _compare(old.store_path(), new.store_path(), old.name, new.name)
+        if not found.problem.startswith("The comparison took"):
+            cache.set(key, found, CACHE_SECONDS)
+    return found
+
+
+def upload_difference(upload: Path, catalogued: File) -> ReferenceDiff:
+    """The library's difference of a file in an ingest area against a catalogued file
+    (references as above; a rules file gets the library's logical and text differences)."""
+    return _compare(catalogued.store_path(), upload, catalogued.name, upload.name, mappings=True)
+
+
+def _compare(old: Path, new: Path, old_name: str, new_name: str, mappings: bool = False) -> ReferenceDiff:
+    """The library's difference of two files; mappings only for an upload (catalogued pairs of
+    mappings get `mapping_difference`, at every level)."""
+    kind = crds_config.filetype(old_name)
+    if not mappings and (kind == "mapping" or crds_config.is_mapping(new_name)):
+        raise NotComparable("Rules files are compared as mappings: pick two mappings of the same kind.")
+    if kind != crds_config.filetype(new_name) or Path(old_name).suffix != Path(new_name).suffix:
+        raise NotComparable(f"'{old_name}' and '{new_name}' are files of different kinds.")
+    for path, name in ((old, old_name), (new, new_name)):
+        size = path.stat().st_size if path.is_file() else -1
+        if size < 0:
+            raise NotComparable(f"The bytes of '{name}' are not in the file store.")
+        if size > REFERENCE_MAX_BYTES:
+            raise NotComparable(f"'{name}' is {size:,} bytes; files up to {REFERENCE_MAX_BYTES:,} "
+                                f"bytes are compared here: use `crds diff` on a copy.")
+    return _run(old, new, ReferenceDiff(old_name, new_name, kind))
+
+
+def _run(old: Path, new: Path, result: ReferenceDiff) -> ReferenceDiff:
+    """Run the library in a child (`diff_runner`), bounded in time, memory and output."""
+    command = [sys.executable, "-m", "crds_server.catalog.diff_runner", settings.OBSERVATORY,
+               str(old), str(new)]
+    try:
+        done = subprocess.run(command, capture_output=True, timeout=TIMEOUT_SECONDS, check=False,
+                              cwd=Path(__file__).resolve().parents[2])
+    except subprocess.TimeoutExpired:
+        result.problem = f"The comparison took more than {TIMEOUT_SECONDS} s and was stopped."
+        return result
+    out = done.stdout[:OUTPUT_MAX_BYTES].decode("utf-8", errors="replace")
+    result.truncated = len(done.stdout) > OUTPUT_MAX_BYTES
+    result.lines = [line.replace(str(old), result.old).replace(str(new), result.new)
+                    for line in out.splitlines()]
+    errors = [line for line in done.stderr.decode("utf-8", errors="replace").splitlines() if line.strip()]
+    if done.returncode not in (0, 1):
+        result.problem = (errors[-1] if errors else f"The library stopped with status {done.returncode}.")
+        result.problem = result.problem.replace(str(old), result.old).replace(str(new), result.new)[:500]
+    result.notes = [line.replace(str(old), result.old).replace(str(new), result.new)[:300]
+                    for line in errors if "WARNING" in line][:NOTES_MAX_LINES]
+    return result

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.cache import patch_cache_control
 
-from crds_server.catalog import bestrefs, contexts, rules_table
+from crds_server.catalog import bestrefs, contexts, dataset_headers, rules_table
 from crds_server.catalog.errors import CatalogError
 from crds_server.catalog.headers import HeaderSyntaxError, parse_pasted_header
 from crds_server.catalog.models import File
@@ -42,6 +44,12 @@ def bestrefs_page(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def legacy_explore(request: HttpRequest) -> HttpResponse:
+    """STScI's `/bestrefs_explore/` (Explore Best References): moved for good, query kept."""
+    query = request.GET.urlencode()
+    return HttpResponsePermanentRedirect(reverse("web-bestrefs") + (f"?{query}" if query else ""))
+
+
 def _resolve(state: dict) -> str:
     try:
         context = contexts.resolve(state["context_input"])
@@ -55,7 +63,9 @@ def _resolve(state: dict) -> str:
 
 
 def _fill(request: HttpRequest, source, state: dict) -> None:
-    if request.method == "POST":
+    if request.method == "POST" and request.FILES.get("fits"):
+        state["mode"], header = "header", _uploaded(request.FILES["fits"], state)
+    elif request.method == "POST":
         state["mode"], header = "header", _parsed(state)
     elif state["dataset"]:
         state["mode"], header = "dataset", _dataset_header(state)
@@ -74,6 +84,17 @@ def _parsed(state: dict) -> dict | None:
     except HeaderSyntaxError as exc:
         state["errors"]["header"] = str(exc)
         return None
+
+
+def _uploaded(upload, state: dict) -> dict | None:
+    """The primary header of an uploaded dataset (Django deletes the upload with the request)."""
+    try:
+        header = dataset_headers.primary_header(upload, upload.size)
+    except HeaderSyntaxError as exc:
+        state["errors"]["header"] = str(exc)
+        return None
+    state["header_text"] = "\n".join(f"{k} = {v}" for k, v in header.items())
+    return header
 
 
 def _dataset_header(state: dict) -> dict | None:
@@ -140,4 +161,6 @@ def _menus(context: str) -> dict:
         instruments = rules_table.instruments(context) if context else []
     except CatalogError:
         instruments = []
-    return {"recent_contexts": recent, "instruments": instruments}
+    return {"recent_contexts": recent, "instruments": instruments,
+            "download_base": f"/unchecked_get/references/{settings.OBSERVATORY}/",
+            "upload_max": dataset_headers.UPLOAD_MAX_BYTES}

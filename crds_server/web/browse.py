@@ -21,6 +21,7 @@ from crds_server.security import glob
 from crds_server.security.errors import LimitExceeded
 
 from .files import valid_name
+from .lookup_panes import lookup_panes
 
 PER_PAGE = 100
 RULES_PER_PAGE = 200
@@ -186,6 +187,7 @@ def details(request: HttpRequest, name: str) -> HttpResponse:
     else:
         context["header"] = read_header(file.store_path())
         context["constraints"] = constraints.constraints(file.instrument, file.filekind)
+    context.update(lookup_panes(file, request))
     response = render(request, "web/file_details.html", context)
     return private_if_personal(request, response, 3600 if _settled(file) else 60)
 

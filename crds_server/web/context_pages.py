@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_cache_control
 
-from crds_server.catalog import contexts, diffs, rules_table
+from crds_server.catalog import context_tables, contexts, diffs
 from crds_server.catalog.errors import CatalogError
 from crds_server.catalog.models import BuildContext, ContextHistory, File
 
@@ -15,6 +17,7 @@ from .browse import private_if_personal, visible_files
 from .files import valid_name
 
 PER_PAGE = 100
+TYPE_PER_PAGE = 200
 
 
 def _cached(response: HttpResponse, seconds: int) -> HttpResponse:
@@ -41,13 +44,48 @@ def all_contexts(request: HttpRequest) -> HttpResponse:
 
 
 def context_table(request: HttpRequest, pmap: str) -> HttpResponse:
-    """Instruments -> reference types -> rmaps of one context."""
+    """Instruments -> reference types (with descriptions, rmaps, activation dates) of one context."""
     _require_mapping(pmap, ".pmap")
     try:
-        table = rules_table.context_table(pmap)
+        table = context_tables.summary(pmap)
     except CatalogError as exc:
         raise Http404(str(exc)) from exc
-    return _cached(render(request, "web/context_table.html", {"pmap": pmap, "table": table}), 300)
+    others = (File.objects.public().filter(type=File.MAPPING, name__endswith=".pmap").exclude(name=pmap)
+              .order_by("-delivery_date", "-name").values_list("name", flat=True)[:100])
+    activation = File.objects.filter(name=pmap).values_list("activation_date", flat=True).first()
+    return _cached(render(request, "web/context_table.html", {
+        "pmap": pmap, "table": table, "few": len(table) < 3, "others": list(others),
+        "activation": activation.strftime("%Y-%m-%d %H:%M:%S") if activation else ""}), 300)
+
+
+def context_type(request: HttpRequest, pmap: str, instrument: str, filekind: str) -> HttpResponse:
+    """The references one type's rmap selects in a context: matches, useafter, activation, description.
+
+    `?fragment=1` answers the table alone, which the home page and the context
+    table load in place when a type is opened.
+    """
+    _require_mapping(pmap, ".pmap")
+    q = request.GET.get("q", "")
+    if len(q) > 200 or "\x00" in q or len(instrument) > 32 or len(filekind) > 32:
+        return _message(request, "Bad filter", "A filter is at most 200 characters, with no NUL.")
+    try:
+        refs = context_tables.type_references(pmap, instrument, filekind)
+    except context_tables.UnknownType as exc:
+        raise Http404(str(exc)) from exc
+    page = Paginator(refs.matching(q), TYPE_PER_PAGE).get_page(request.GET.get("page"))
+    context_tables.describe(page.object_list)
+    fragment = request.GET.get("fragment") == "1"
+    template = "web/_type_references.html" if fragment else "web/context_type.html"
+    return _cached(render(request, template, {
+        "refs": refs, "page": page, "q": q, "fragment": fragment, "boxes": request.GET.get("boxes") == "1",
+        "query": urlencode({"q": q}) if q else ""}), 300)
+
+
+def legacy_context_table(request: HttpRequest, pmap: str, recursive: int | None = None) -> HttpResponse:
+    """STScI's `/context_table/<pmap>/` and `/context_table/<pmap>/<recursive>`: moved for good."""
+    if not valid_name(pmap):
+        raise Http404(f"No context named '{pmap[:200]}' is in the catalog.")
+    return redirect("web-context-table", pmap=pmap, permanent=True)
 
 
 def diff_form(request: HttpRequest) -> HttpResponse:
@@ -70,7 +108,16 @@ def _message(request: HttpRequest, title: str, message: str, status: int = 400) 
 
 
 def difference(request: HttpRequest, old: str, new: str) -> HttpResponse:
-    """Logical and text differences of two mappings of the same kind, at every level."""
+    """Two mappings: logical and text differences at every level; two references: the library's
+    difference (fitsdiff and rowdiff for FITS, a text diff otherwise)."""
+    if _is_reference(old) or _is_reference(new):
+        files = [_require_reference(name) for name in (old, new)]
+        try:
+            result = diffs.reference_difference(*files)
+        except diffs.NotComparable as exc:
+            return _message(request, "Cannot compare", str(exc))
+        return _cached(render(request, "web/diff_reference.html", {
+            "old": old, "new": new, "result": result}), 3600)
     _require_mapping(old)
     _require_mapping(new)
     try:
@@ -80,6 +127,18 @@ def difference(request: HttpRequest, old: str, new: str) -> HttpResponse:
     except CatalogError as exc:
         raise Http404(str(exc)) from exc
     return _cached(render(request, "web/diff.html", {"old": old, "new": new, "pairs": pairs}), 3600)
+
+
+def _is_reference(name: str) -> bool:
+    return valid_name(name) and not name.endswith((".pmap", ".imap", ".rmap"))
+
+
+def _require_reference(name: str) -> File:
+    """The catalogued file `name` (pending rows left out: their bytes are in staging), else a 404."""
+    file = File.objects.public().filter(name=name).first() if valid_name(name) else None
+    if file is None:
+        raise Http404(f"No file named '{name[:200]}' is in the catalog.")
+    return file
 
 
 def build_contexts(request: HttpRequest) -> HttpResponse:

@@ -9,16 +9,23 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from crds_server.catalog import contexts
+from crds_server.catalog import context_tables, contexts
 from crds_server.catalog.models import AuditEntry, File
 from crds_server.submissions import fitsverify
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """The home page: observatory, contexts, recent history and activity."""
+    """The home page: observatory, contexts, latest references, recent history and activity."""
     history = list(reversed(contexts.history()))[:4]
+    latest = contexts.pointer("latest")
+    latest_table, problem = [], ""
+    if latest:
+        try:
+            latest_table = context_tables.summary(latest)
+        except Exception as exc:  # an unloadable latest context still leaves a home page
+            problem = str(exc)[:500]
     return render(request, "web/home.html", {
-        "latest": contexts.pointer("latest"),
+        "latest": latest, "latest_table": latest_table, "latest_problem": problem,
         "edit": contexts.pointer("edit"),
         "build": contexts.newest_build(),
         "history": history,
