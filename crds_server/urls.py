@@ -6,16 +6,20 @@ from django.urls import path, re_path
 from crds_server.ops import views as ops_views
 from crds_server.rpc import views as rpc_views
 from crds_server.web import (
+    admin_site,
     affected_pages,
     auth,
     bestrefs_pages,
     browse,
     context_pages,
     files,
+    legacy,
     operator_pages,
+    pipeline_pages,
     redcat,
     submit,
     uploads,
+    versions_pages,
     views,
 )
 
@@ -69,5 +73,16 @@ urlpatterns = [
     path("mark_bad/", operator_pages.mark_bad, name="web-mark-bad"),
     path("locks/", operator_pages.lock_list, name="web-locks"),
     path("deliveries/", operator_pages.delivery_list, name="web-deliveries"),
+    path("pipelines/", pipeline_pages.pipeline_echo, name="web-pipelines"),
+    path("versions/", versions_pages.package_versions, name="web-versions"),
+    # Old addresses of STScI's site (bookmarks, issues, the crds client's messages): 301.
+    re_path(r"^(?P<old>display_build_contexts|display_context_history|display_all_contexts)/?$",
+            legacy.page, name="web-legacy-page"),
+    re_path(r"^docs(?:/(?P<path>.{0,256}))?$", legacy.guide, name="web-legacy-docs"),
+    re_path(r"^static/users_guide(?:/(?P<path>.{0,256}))?$", legacy.guide, name="web-legacy-guide"),
+    # The admin's own login and logout would skip the instrument lock and its release.
+    path("admin/login/", admin_site.login, name="web-admin-login"),
+    path("admin/logout/", admin_site.logout, name="web-admin-logout"),
+    re_path(r"^static/admin/(?P<path>.{1,256})$", admin_site.static, name="web-admin-static"),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,14 @@
+"""Admin console: archive deliveries, read-only (the watcher moves their states)."""
+
+from django.contrib import admin
+
+from crds_server.catalog.admin import OperatorAdmin
+
+from .models import Delivery
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(OperatorAdmin):
+    list_display = ("number", "catalog", "user", "state", "created", "updated")
+    list_filter = ("state",)
+    search_fields = ("catalog", "user", "=submission")
