@@ -97,22 +97,22 @@ class OperatorAdmin(admin.ModelAdmin):
         with transaction.atomic():
             super().save_model(request, obj, form, change)
             changed = ", ".join(form.changed_data) or "nothing"
-            _audit(request, obj, "admin edit", f"{obj._meta.verbose_name} {obj.pk}: changed {changed}")
+            self.audit(request, obj, "admin edit", f"{obj._meta.verbose_name} {obj.pk}: changed {changed}")
 
     def delete_model(self, request: HttpRequest, obj: models.Model) -> None:
         with transaction.atomic():
-            _audit(request, obj, "admin delete", f"{obj._meta.verbose_name} {obj.pk}: deleted")
+            self.audit(request, obj, "admin delete", f"{obj._meta.verbose_name} {obj.pk}: deleted")
             super().delete_model(request, obj)
+
+    def audit(self, request: HttpRequest, obj: models.Model, action: str, details: str) -> None:
+        """Record the change in the audit log and move the catalog version (caches see it)."""
+        AuditEntry.objects.create(user=request.user.username, action=action, filename=str(obj)[:128],
+                                  why="through the admin console", details=details[:500])
+        versioning.bump()
 
     def delete_queryset(self, request: HttpRequest, queryset: models.QuerySet) -> None:
         for obj in queryset:
             self.delete_model(request, obj)
-
-
-def _audit(request: HttpRequest, obj: models.Model, action: str, details: str) -> None:
-    AuditEntry.objects.create(user=request.user.username, action=action, filename=str(obj)[:128],
-                              why="through the admin console", details=details[:500])
-    versioning.bump()
 
 
 @admin.register(File)
@@ -173,3 +173,6 @@ class RemoteContextAdmin(OperatorAdmin):
     exclude = ("key_hash",)
     list_display = ("pipeline", "context", "updated")
     search_fields = ("pipeline",)
+
+    def audit(self, request: HttpRequest, obj: RemoteContext, action: str, details: str) -> None:
+        super().audit(request, obj, action, f"report of pipeline {obj.pipeline} ({obj.context}) deleted")

@@ -8,7 +8,7 @@ from django import forms
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from crds_server.catalog import contexts, pipelines
 
@@ -28,7 +28,7 @@ class EchoFilters(forms.Form):
 
 
 @operator_required
-@require_GET
+@require_safe
 def pipeline_echo(request: HttpRequest) -> HttpResponse:
     """Every pipeline's last report (`crds sync --push-context`), filtered, 50 per page."""
     form = EchoFilters(request.GET)
