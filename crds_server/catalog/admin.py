@@ -28,6 +28,10 @@ admin.site.site_header = "CRDS administration"
 admin.site.site_title = "CRDS admin"
 admin.site.index_title = "Records (read-only unless a field says otherwise)"
 admin.site.site_url = "/"
+# Plurals the admin would spell "entrys" and "historys"; display only (Meta.original_attrs, which
+# migrations read, is untouched, so no migration follows).
+AuditEntry._meta.verbose_name_plural = "audit entries"
+ContextHistory._meta.verbose_name_plural = "context history"
 
 
 def is_operator(request: HttpRequest) -> bool:

@@ -6,6 +6,8 @@ from crds_server.catalog.admin import OperatorAdmin
 
 from .models import Delivery
 
+Delivery._meta.verbose_name_plural = "deliveries"  # display only, as in catalog/admin.py
+
 
 @admin.register(Delivery)
 class DeliveryAdmin(OperatorAdmin):
