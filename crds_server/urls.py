@@ -78,8 +78,9 @@ urlpatterns = [
     # Old addresses of STScI's site (bookmarks, issues, the crds client's messages): 301.
     re_path(r"^(?P<old>display_build_contexts|display_context_history|display_all_contexts)/?$",
             legacy.page, name="web-legacy-page"),
-    re_path(r"^docs(?:/(?P<path>.{0,256}))?$", legacy.guide, name="web-legacy-docs"),
-    re_path(r"^static/users_guide(?:/(?P<path>.{0,256}))?$", legacy.guide, name="web-legacy-guide"),
+    re_path(r"^docs/(?P<path>.{0,256})$", legacy.guide, name="web-legacy-docs"),
+    re_path(r"^static/users_guide/(?P<path>.{0,256})$", legacy.guide, name="web-legacy-guide"),
+    re_path(r"^static/users_guide$", legacy.guide, name="web-legacy-guide-top"),
     # The admin's own login and logout would skip the instrument lock and its release.
     path("admin/login/", admin_site.login, name="web-admin-login"),
     path("admin/logout/", admin_site.logout, name="web-admin-logout"),

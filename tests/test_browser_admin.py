@@ -83,6 +83,15 @@ def test_an_operator_lists_files_filtered_in_the_admin_and_opens_one(page, serve
     page.screenshot(path=str(SHOTS / "admin_file_saved.png"), full_page=True)
     page.goto(server.url + "/recent_activity/?action=admin+edit")
     expect(page.get_by_role("cell", name="hst_acs_darkfile_0001.rmap").first).to_be_visible()
+
+    # The set-context page shows CAL_VER and the banner choice for build contexts only.
+    page.goto(server.url + "/set_context/")
+    calver = page.get_by_label("CAL_VER (build only)")
+    expect(calver).to_be_hidden()
+    page.get_by_label("Context type").select_option("build")
+    expect(calver).to_be_visible()
+    expect(page.get_by_label("Update home page banner / pipeline build context (build only)")).to_be_visible()
+    page.screenshot(path=str(SHOTS / "set_context_build.png"), full_page=True)
     page.goto(server.url + "/logout/")
 
 

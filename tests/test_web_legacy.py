@@ -47,7 +47,8 @@ def test_every_section_the_guide_maps_to_exists_on_the_help_page(client, db):
 
 
 @pytest.mark.parametrize("path", [
-    "/docs/" + "x" * 300, "/static/users_guide/" + "y" * 300, "/docs/a%0Ab/", "/display_all_contextsX/",
+    "/docs", "/docs/" + "x" * 300, "/static/users_guide/" + "y" * 300, "/docs/a%0Ab/",
+    "/display_all_contextsX/",
 ])
 def test_hostile_old_addresses_are_not_found_never_an_error(client, db, path):
     assert client.get(path).status_code == 404
