@@ -125,6 +125,8 @@ MIDDLEWARE = [
     # After authentication (it needs request.user) and before CSRF, whose check reads
     # the body: an oversized or anonymous upload is refused before a byte is spooled.
     "crds_server.security.sessions.end_revoked_token_sessions",
+    # Any request of a logged-in user renews their instrument locks (the header's countdown).
+    "crds_server.web.auth.renew_locks_on_activity",
     "crds_server.security.middleware.guard_request_body",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -7,6 +7,7 @@ from crds_server.ops import views as ops_views
 from crds_server.rpc import views as rpc_views
 from crds_server.web import (
     activity_pages,
+    admin_site,
     affected_pages,
     auth,
     bestrefs_pages,
@@ -14,10 +15,13 @@ from crds_server.web import (
     context_pages,
     diff_pages,
     files,
+    legacy,
     operator_pages,
+    pipeline_pages,
     redcat,
     submit,
     uploads,
+    versions_pages,
     views,
 )
 
@@ -81,5 +85,17 @@ urlpatterns = [
     path("mark_bad/", operator_pages.mark_bad, name="web-mark-bad"),
     path("locks/", operator_pages.lock_list, name="web-locks"),
     path("deliveries/", operator_pages.delivery_list, name="web-deliveries"),
+    path("pipelines/", pipeline_pages.pipeline_echo, name="web-pipelines"),
+    path("versions/", versions_pages.package_versions, name="web-versions"),
+    # Old addresses of STScI's site (bookmarks, issues, the crds client's messages): 301.
+    re_path(r"^(?P<old>display_build_contexts|display_context_history|display_all_contexts)/?$",
+            legacy.page, name="web-legacy-page"),
+    re_path(r"^docs/(?P<path>.{0,256})$", legacy.guide, name="web-legacy-docs"),
+    re_path(r"^static/users_guide/(?P<path>.{0,256})$", legacy.guide, name="web-legacy-guide"),
+    re_path(r"^static/users_guide$", legacy.guide, name="web-legacy-guide-top"),
+    # The admin's own login and logout would skip the instrument lock and its release.
+    path("admin/login/", admin_site.login, name="web-admin-login"),
+    path("admin/logout/", admin_site.logout, name="web-admin-logout"),
+    re_path(r"^static/admin/(?P<path>.{1,256})$", admin_site.static, name="web-admin-static"),
     path("admin/", admin.site.urls),
 ]

@@ -21,7 +21,7 @@ KINDS = ("latest", "edit", "build", "versions")
 
 
 def set_context(user: str, context: str, kind: str, reason: str, calver: str | None = None,
-                expected: str | None = None, force: bool = False) -> str:
+                expected: str | None = None, force: bool = False, banner: bool = True) -> str:
     """Make `context` the server's `kind` context; returns the previous one.
 
     Latest changes are appended to the context history.  A bad context can
@@ -31,7 +31,9 @@ def set_context(user: str, context: str, kind: str, reason: str, calver: str | N
     `latest` and its never-active files their activation date; the previous
     one goes back to its delivery's state.  With `expected` (what the
     operator reviewed the change against), the move is refused if someone
-    else moved the pointer meanwhile.
+    else moved the pointer meanwhile.  A build context moves the home page
+    banner (the pipeline build context) only with `banner`, and only
+    forward: to a calibration version no older than the banner's.
     """
     refuse_if_replica(BadContextError)
     kind = contexts.TAGS.get(kind, kind)
@@ -43,8 +45,10 @@ def set_context(user: str, context: str, kind: str, reason: str, calver: str | N
         raise BadContextError(f"Context '{context}' is marked bad and cannot become {kind}.")
     names, waiting = _latest_files(context, force) if kind == "latest" else (set(), [])
     with transaction.atomic():
+        shown = contexts.newest_build() if kind == "build" else ("", "")
         old = _move_build(context, calver, expected) if kind == "build" \
             else _move_pointer(kind, context, expected)
+        placed = _place_banner(shown, calver or "", context, banner) if kind == "build" else ""
         if kind == "latest":
             now = timezone.now()
             ContextHistory.objects.create(start_date=now, context=context, description=reason, user=user)
@@ -52,7 +56,7 @@ def set_context(user: str, context: str, kind: str, reason: str, calver: str | N
         AuditEntry.objects.create(
             user=user, action="set context", filename=context, why=reason,
             details=f"{kind} context changed from '{old or ''}' to '{context}'"
-            + (f" for calibration version {calver}" if calver else "")
+            + (f" for calibration version {calver}" if calver else "") + placed
             + (f"; forced with {len(waiting)} file(s) not archived: {_listed(waiting)}" if waiting else ""),
         )
         versioning.bump()
@@ -107,6 +111,19 @@ def _move_build(context: str, calver: str | None, expected: str | None) -> str |
     _check_expected("build", old, expected)
     BuildContext.objects.update_or_create(calver=calver, defaults={"context": context})
     return old
+
+
+def _place_banner(shown: tuple[str, str], calver: str, context: str, update: bool) -> str:
+    """Move the banner to `context` if asked and `calver` is not older than the banner's version;
+    otherwise keep the banner where it was (`shown`).  Returns what the audit should say."""
+    if update and (not shown[0] or contexts.version_key(calver) >= contexts.version_key(shown[0])):
+        ContextPointer.objects.update_or_create(kind="build", defaults={"context": context})
+        return "; home page banner updated"
+    if not shown[1]:
+        return "; the home page banner shows it, the first build context"
+    ContextPointer.objects.update_or_create(kind="build", defaults={"context": shown[1]})
+    why = f"calibration version {shown[0]} is newer" if update else "not asked to update it"
+    return f"; home page banner kept at {shown[1]} ({why})"
 
 
 def _check_expected(kind: str, old: str | None, expected: str | None) -> None:

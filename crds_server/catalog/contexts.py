@@ -39,11 +39,26 @@ def pointer(kind: str) -> str:
 
 
 def newest_build_context() -> str:
-    """The build context of the highest calibration version ('' if none): the home page banner."""
+    """The pipeline build context, shown on the home page banner ('' if none)."""
     return newest_build()[1]
 
 
 def newest_build() -> tuple[str, str]:
+    """(CAL_VER, context) of the home page banner (the pipeline build context), or ('', '').
+
+    Once an operator has set a build context with or without "update banner"
+    (`actions.set_context`), the banner is the context kept in the `build`
+    pointer, shown with the highest version delivered with it.  Before that,
+    it is the build of the highest calibration version.
+    """
+    chosen = ContextPointer.objects.filter(kind="build").values_list("context", flat=True).first()
+    if not chosen:
+        return highest_build()
+    calvers = BuildContext.objects.filter(context=chosen).values_list("calver", flat=True)
+    return max(calvers, key=version_key, default=""), chosen
+
+
+def highest_build() -> tuple[str, str]:
     """(CAL_VER, context) of the highest calibration version, or ('', '').
 
     Versions compare as numbers with release candidates before their release

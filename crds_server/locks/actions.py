@@ -94,6 +94,15 @@ def renew(user: User) -> list[InstrumentLock]:
     return list(InstrumentLock.objects.filter(user=user, expires__gt=now))
 
 
+def touch(user: User) -> int:
+    """Renew `user`'s live locks on any activity (one conditional update; a lock renewed within
+    the last second is left alone, so bursts of requests write once).  Returns how many moved."""
+    fresh = _expiry()
+    return InstrumentLock.objects.filter(
+        user=user, expires__gt=timezone.now(), expires__lt=fresh - datetime.timedelta(seconds=1),
+    ).update(expires=fresh)
+
+
 def require(user: User, instruments: Iterable[str]) -> list[InstrumentLock]:
     """`user`'s live locks on every one of `instruments`, renewed; LockError naming what is missing."""
     wanted = sorted({i.lower() for i in instruments if i and i.lower() != NONE})

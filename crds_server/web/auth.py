@@ -7,6 +7,8 @@ The login answers failures with a status of 401 or 403 *and* an
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.models import User
@@ -61,6 +63,23 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 def lock_status(request: HttpRequest, username: str) -> JsonResponse:
     """The lock `username` holds, as `crds submit` reads it (no login needed)."""
     return JsonResponse(locks.status(username))
+
+
+# Requests that are no action of the user: the countdown's own polling, static files, probes.
+QUIET_PATHS = ("/lock_status/", "/static/", "/health")
+
+
+def renew_locks_on_activity(get_response: Callable[[HttpRequest], HttpResponse]):
+    """Every request of a logged-in user renews their instrument locks: the header's countdown
+    resets on every site action (features.md A2), not only on uploads and submissions."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not request.path.startswith(QUIET_PATHS):
+            locks.touch(user)
+        return get_response(request)
+
+    return middleware
 
 
 def instruments() -> list[str]:

@@ -16,6 +16,7 @@ from datetime import timedelta
 from functools import wraps
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
@@ -25,7 +26,7 @@ from django.views.decorators.http import require_http_methods
 
 from crds_server.accounts.actions import has_role
 from crds_server.catalog import actions as catalog_actions
-from crds_server.catalog import activation, badfiles, contexts, diffs
+from crds_server.catalog import activation, badfiles, calvers, contexts, diffs
 from crds_server.catalog.errors import CatalogError
 from crds_server.catalog.models import AuditEntry, BuildContext, File
 from crds_server.deliveries import actions as deliveries
@@ -74,7 +75,13 @@ class SetContextForm(forms.Form):
 
     kind = forms.ChoiceField(choices=[(k, k) for k in catalog_actions.KINDS], label="Context type")
     context = forms.ChoiceField(label="Set to")
-    calver = forms.CharField(max_length=64, required=False, label="CAL_VER (build only)")
+    calver = forms.CharField(
+        max_length=64, required=False, label="CAL_VER (build only)",
+        widget=forms.TextInput(attrs={"list": "calvers", "autocomplete": "off"}),
+        help_text="pick a released version from the list, or type a custom one")
+    update_banner = forms.BooleanField(
+        required=False, label="Update home page banner / pipeline build context (build only)",
+        help_text="the banner moves only to a version no older than the one it shows")
     reason = forms.CharField(
         max_length=plaintext.MAX_LENGTH, required=False, label="Reason for change",
         widget=forms.Textarea(attrs={"rows": 3, "cols": 70}),
@@ -135,7 +142,7 @@ def set_context(request: HttpRequest) -> HttpResponse:
             old = catalog_actions.set_context(request.user.username, data["context"], data["kind"],
                                               data["reason"], data["calver"] or None,
                                               expected=request.POST.get("expected", ""),
-                                              force=data["force"])
+                                              force=data["force"], banner=data["update_banner"])
         except CatalogError as exc:
             form.add_error(None, str(exc))
         else:
@@ -144,7 +151,8 @@ def set_context(request: HttpRequest) -> HttpResponse:
             return redirect("web-set-context")
     return render(request, "web/operator_set_context.html", {
         "form": form, "current": [(k, contexts.pointer(k)) for k in catalog_actions.KINDS],
-        "builds": BuildContext.objects.order_by("-created")[:20]}, status=400 if form.errors else 200)
+        "banner": contexts.newest_build(), "calvers": calvers.known_versions(settings.OBSERVATORY)[:200]},
+        status=400 if form.errors else 200)
 
 
 def _initial(request: HttpRequest) -> dict:
@@ -176,7 +184,7 @@ def _preview_context(request: HttpRequest, form: SetContextForm, data: dict, cur
         pairs, problem = [], problem or f"Cannot compare with {current}: {exc}"
     return render(request, "web/operator_set_context_confirm.html", {
         "form": form, "data": data, "current": current, "pairs": pairs, "problem": problem,
-        "waiting": waiting})
+        "waiting": waiting, "banner": contexts.newest_build()})
 
 
 def _archive_problem(pmap: str, force: bool) -> tuple[str, list[str]]:
