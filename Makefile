@@ -7,6 +7,9 @@ export CRDS_SERVER_HOME ?= $(CURDIR)/var
 BIND ?= 127.0.0.1:8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/crds_server
 MYSQL_URL ?= mysql://root@127.0.0.1:3306/crds_server
+# Test processes (pytest-xdist); each test module runs whole in one of them.
+TEST_WORKERS ?= 2
+export TEST_WORKERS
 
 .PHONY: install demo run test test-fast lint bench clean
 
@@ -42,7 +45,7 @@ run: install
 test: install
 	$(VENV)/bin/ruff check crds_server tests bench
 	$(PY) tests/services.py
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 	$(PY) tests/backends.py $(PG_URL) $(MYSQL_URL)
 
 test-fast: install

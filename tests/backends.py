@@ -34,9 +34,10 @@ def main(urls: list[str]) -> int:
             continue
         print(f"backends: running the database tests on {name} ({urlparse(url).netloc})", flush=True)
         env = dict(os.environ, DATABASE_URL=url)
+        workers = os.environ.get("TEST_WORKERS", "2")
         code = subprocess.call(
             [sys.executable, "-m", "pytest", "-q", "-m", "not live and not browser and not corpus",
-             "-p", "no:cacheprovider"], env=env)
+             "-p", "no:cacheprovider", "-n", workers, "--dist", "loadfile"], env=env)
         ran.append(f"{name} ({'passed' if code == 0 else 'FAILED'})")
         status = status or code
     print("backends: database tests ran on: " + ", ".join(ran))

@@ -35,6 +35,21 @@ def chromium_page(timeout_ms: int = 30_000) -> Iterator:
             browser.close()
 
 
+def shown(locator, timeout_ms: int = 15_000) -> bool:
+    """Whether `locator` (its first match) becomes visible within the timeout.
+
+    Playwright's `is_visible()` answers at once, so right after a click that
+    loads a page it can look at the old one; this waits, as a person would.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        locator.first.wait_for(state="visible", timeout=timeout_ms)
+    except PlaywrightTimeout:
+        return False
+    return True
+
+
 SECOND_CONTEXT = """
 import sys
 sys.path.insert(0, {root!r})

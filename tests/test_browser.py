@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import SHOTS, chromium_page, demo_home_with_second_context
+from tests.browser import SHOTS, chromium_page, demo_home_with_second_context, shown
 from tests.live import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -27,7 +27,7 @@ def page(server):
 
 def test_the_home_page_links_to_the_site(page, server):
     page.goto(server.url + "/")
-    assert page.get_by_role("link", name="Browse the catalog").is_visible()
+    assert shown(page.get_by_role("link", name="Browse the catalog"))
     page.screenshot(path=str(SHOTS / "home.png"), full_page=True)
 
 
@@ -37,11 +37,11 @@ def test_browsing_with_a_filter_and_opening_a_file(page, server):
     page.get_by_label("File kind").select_option("mapping")
     page.get_by_role("button", name="Filter").click()
     page.wait_for_url("**/browse/?**")
-    assert page.get_by_role("link", name="hst_acs_darkfile_0001.rmap").is_visible()
+    assert shown(page.get_by_role("link", name="hst_acs_darkfile_0001.rmap"))
     page.screenshot(path=str(SHOTS / "browse.png"), full_page=True)
     page.get_by_role("link", name="hst_acs_darkfile_0001.rmap").click()
     page.wait_for_url("**/browse/hst_acs_darkfile_0001.rmap")
-    assert page.get_by_role("heading", name="Rules").is_visible()
+    assert shown(page.get_by_role("heading", name="Rules"))
     page.screenshot(path=str(SHOTS / "file_details.png"), full_page=True)
 
 
@@ -52,7 +52,7 @@ def test_diffing_two_contexts_from_the_contexts_page(page, server):
     page.get_by_role("button", name="Diff").click()
     page.wait_for_url("**/diff/hst_0001.pmap/hst_0002.pmap")
     rmaps = "hst_acs_darkfile_0001.rmap → hst_acs_darkfile_0002.rmap"
-    assert page.get_by_role("heading", name=rmaps).is_visible()
+    assert shown(page.get_by_role("heading", name=rmaps))
     page.screenshot(path=str(SHOTS / "diff.png"), full_page=True)
 
 
@@ -64,8 +64,8 @@ def test_exploring_best_references(page, server):
     page.get_by_label("DATE-OBS typed").fill("2020-01-01")
     page.get_by_label("TIME-OBS typed").fill("00:00:00")
     page.get_by_role("button", name="Get references", exact=True).click()
-    assert page.get_by_role("heading", name="Best references under hst_0001.pmap").is_visible()
-    assert page.locator("td", has_text="darkfile").first.is_visible()
+    assert shown(page.get_by_role("heading", name="Best references under hst_0001.pmap"))
+    assert shown(page.locator("td", has_text="darkfile").first)
     page.screenshot(path=str(SHOTS / "bestrefs.png"), full_page=True)
 
 
@@ -75,4 +75,4 @@ def test_an_unknown_file_shows_the_404_page_with_a_search_box(page, server):
     page.get_by_label("Search the catalog").fill("*drk*")
     page.get_by_role("button", name="Search").click()
     page.wait_for_url("**/browse/?name=*")
-    assert page.get_by_text("files,").first.is_visible() or page.get_by_text("file,").first.is_visible()
+    assert shown(page.get_by_text("files,")) or shown(page.get_by_text("file,"))

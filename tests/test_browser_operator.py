@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import SHOTS, chromium_page, demo_home_with_second_context
+from tests.browser import SHOTS, chromium_page, demo_home_with_second_context, shown
 from tests.live import LiveServer, manage
 
 pytestmark = pytest.mark.browser
@@ -43,18 +43,18 @@ def test_an_operator_makes_the_second_context_latest_after_reviewing_the_diff(pa
     page.screenshot(path=str(SHOTS / "operator_set_context.png"), full_page=True)
     page.get_by_role("button", name="Review the change").click()
 
-    assert page.get_by_role("heading", name="Confirm: set the latest context").is_visible()
+    assert shown(page.get_by_role("heading", name="Confirm: set the latest context"))
     pair = "hst_acs_darkfile_0001.rmap → hst_acs_darkfile_0002.rmap"
-    assert page.get_by_role("heading", name=pair).is_visible()
+    assert shown(page.get_by_role("heading", name=pair))
     page.screenshot(path=str(SHOTS / "operator_set_context_confirm.png"), full_page=True)
     page.get_by_role("button", name="Confirm: make hst_0002.pmap the latest context").click()
     page.wait_for_url("**/set_context/")
     done = "The latest context changed from 'hst_0001.pmap' to 'hst_0002.pmap'."
-    assert page.get_by_text(done).is_visible()
+    assert shown(page.get_by_text(done))
     page.screenshot(path=str(SHOTS / "operator_set_context_done.png"), full_page=True)
 
     page.get_by_role("link", name="CRDS", exact=False).first.click()
     page.wait_for_url(server.url + "/")
-    assert page.get_by_role("row", name="Latest context hst_0002.pmap", exact=True).is_visible()
-    assert page.get_by_role("cell", name="Drop an ACS dark found bad, INS request 42.").is_visible()
+    assert shown(page.get_by_role("row", name="Latest context hst_0002.pmap", exact=True))
+    assert shown(page.get_by_role("cell", name="Drop an ACS dark found bad, INS request 42."))
     page.screenshot(path=str(SHOTS / "operator_home.png"), full_page=True)

@@ -8,7 +8,7 @@ import re
 import pytest
 from astropy.io import fits
 
-from tests.browser import SHOTS, chromium_page, demo_home_with_second_context
+from tests.browser import SHOTS, chromium_page, demo_home_with_second_context, shown
 from tests.live import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -34,11 +34,11 @@ def test_opening_an_instrument_and_a_type_of_the_latest_references(page, server)
     darks = acs.locator("details#type-acs-darkfile")
     assert not darks.is_visible()
     acs.locator("summary").first.click()
-    assert darks.get_by_text("darkfile — Dark Frame").is_visible()
+    assert shown(darks.get_by_text("darkfile — Dark Frame"))
     darks.locator("summary").click()
     first = darks.get_by_role("link", name=re.compile(r"_drk\.fits$")).first
     first.wait_for()
-    assert darks.get_by_role("columnheader", name="USEAFTER").is_visible()
+    assert shown(darks.get_by_role("columnheader", name="USEAFTER"))
     darks.scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "home_latest_references.png"), full_page=True)
 
@@ -52,7 +52,7 @@ def test_diffing_two_ticked_references(page, server):
     boxes.nth(1).check()
     page.get_by_role("button", name="Diff the two ticked references").click()
     page.wait_for_url(re.compile(r".*/diff/\w+_drk\.fits/\w+_drk\.fits$"))
-    assert page.get_by_text("Headers contain differences").is_visible()
+    assert shown(page.get_by_text("Headers contain differences"))
     page.screenshot(path=str(SHOTS / "diff_references.png"), full_page=True)
 
 
@@ -71,7 +71,7 @@ def test_best_references_from_an_uploaded_fits_header(page, server, tmp_path):
     page.get_by_text(re.compile(r"Read \d+ keywords of j8cb01u2q_raw\.fits")).wait_for()
     assert "DETECTOR =" in page.locator("textarea#header").input_value()
     page.get_by_role("button", name="Get references for this header").click()
-    assert page.get_by_role("heading", name="Best references under hst_0001.pmap").is_visible()
+    assert shown(page.get_by_role("heading", name="Best references under hst_0001.pmap"))
     download = page.get_by_role("link", name=re.compile(r"^Download \w+_drk\.fits$"))
     assert download.get_attribute("href").startswith("/unchecked_get/references/hst/")
     page.screenshot(path=str(SHOTS / "bestrefs_fits_upload.png"), full_page=True)
@@ -81,8 +81,8 @@ def test_a_reference_shows_where_the_latest_context_selects_it(page, server):
     page.goto(server.url + "/context_table/hst_0001.pmap/acs/darkfile")
     page.get_by_role("link", name=re.compile(r"_drk\.fits$")).first.click()
     pane = page.locator("details#lookup")
-    assert pane.get_by_role("columnheader", name="UseAfter").is_visible()
-    assert pane.get_by_text(re.compile(r"^DETECTOR=")).first.is_visible()
+    assert shown(pane.get_by_role("columnheader", name="UseAfter"))
+    assert shown(pane.get_by_text(re.compile(r"^DETECTOR=")).first)
     page.screenshot(path=str(SHOTS / "file_details_lookup_patterns.png"), full_page=True)
 
 
@@ -100,6 +100,6 @@ def test_a_submitter_compares_an_upload_with_a_catalogued_reference(page, server
     page.get_by_label("Your uploaded file").select_option("my_new_dark.fits")
     page.get_by_label("Catalogued file").fill(darks[0])
     page.get_by_role("button", name="Compare", exact=True).click()
-    assert page.get_by_role("heading", name=f"{darks[0]} against your my_new_dark.fits").is_visible()
-    assert page.get_by_text("Headers contain differences").is_visible()
+    assert shown(page.get_by_role("heading", name=f"{darks[0]} against your my_new_dark.fits"))
+    assert shown(page.get_by_text("Headers contain differences"))
     page.screenshot(path=str(SHOTS / "diff_upload.png"), full_page=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import SHOTS, chromium_page
+from tests.browser import SHOTS, chromium_page, shown
 from tests.live import LiveServer, manage, shell
 
 pytestmark = pytest.mark.browser
@@ -36,8 +36,8 @@ def page(server):
 def test_the_context_history_timeline_shows_what_changed_when(page, server):
     page.goto(server.url + "/context_history/")
     chart = page.locator("svg#timeline")
-    assert chart.is_visible()
-    assert page.get_by_role("img", name="Instruments changed at each context history era").is_visible()
+    assert shown(chart)
+    assert shown(page.get_by_role("img", name="Instruments changed at each context history era"))
     assert chart.locator("circle").count() == 2  # two deliveries, each changing one ACS rmap
     assert chart.locator("text", has_text="acs").count() == 1
     page.get_by_text("The changes as a table").click()  # the numbers, by keyboard-reachable <details>
@@ -52,7 +52,7 @@ def test_the_affected_run_page_charts_datasets_per_instrument_and_type(page, ser
     assert status == "done"
     page.goto(f"{server.url}/affected/{old}/{new}")
     chart = page.locator("svg#affected-chart")
-    assert chart.is_visible()
+    assert shown(chart)
     bars = chart.locator("rect title")
     assert bars.count() >= 1 and bars.first.text_content().startswith("ACS darkfile: ")
     count = bars.first.text_content().rsplit(": ", 1)[1]
@@ -81,4 +81,4 @@ def test_a_filtered_recent_activity_address_is_shared_and_shows_only_its_matches
     assert page.locator("tbody tr").count() == rows.count()
     response = page.goto(server.url + "/recent_activity/?start=2024-13-45")
     assert response.status == 400
-    assert page.get_by_role("alert").is_visible()
+    assert shown(page.get_by_role("alert"))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from astropy.io import fits
 
-from tests.browser import SHOTS, chromium_page
+from tests.browser import SHOTS, chromium_page, shown
 from tests.live import LiveServer, manage
 
 pytestmark = pytest.mark.browser
@@ -82,14 +82,14 @@ def test_a_submitter_uploads_submits_and_confirms_a_new_reference(page, server, 
     page.get_by_label("Files to upload").set_input_files(files)
     page.get_by_role("button", name="Start upload").click()
     page.get_by_role("cell", name="new_bias.fits", exact=True).wait_for()  # the page reloads when done
-    assert page.get_by_role("row", name=f"big_upload.fits {BIG_BYTES}").is_visible()
+    assert shown(page.get_by_role("row", name=f"big_upload.fits {BIG_BYTES}"))
     _shot(page, "upload")
     page.get_by_role("button", name="Delete big_upload.fits").click()
     page.get_by_role("button", name="Delete big_upload.fits").wait_for(state="detached")
-    assert page.get_by_role("button", name="Delete new_bias.fits").is_visible()
+    assert shown(page.get_by_role("button", name="Delete new_bias.fits"))
 
     page.goto(server.url + "/batch_submit_references/")
-    assert page.get_by_role("heading", name="Batch Submit References").is_visible()
+    assert shown(page.get_by_role("heading", name="Batch Submit References"))
     page.get_by_label("Description").fill("A new ACS bias, delivered from the browser test.")
     _shot(page, "form")
     page.get_by_role("button", name="Submit").click()
@@ -107,12 +107,12 @@ def test_a_submitter_uploads_submits_and_confirms_a_new_reference(page, server, 
 
     page.get_by_role("button", name="Confirm").click()
     page.get_by_role("heading", name="Submission confirmed").wait_for()
-    assert page.get_by_role("link", name=new_pmap).is_visible()
-    assert page.get_by_role("link", name=official).is_visible()
+    assert shown(page.get_by_role("link", name=new_pmap))
+    assert shown(page.get_by_role("link", name=official))
     _shot(page, "confirmed")
 
     page.goto(server.url + "/")
-    assert page.get_by_role("row", name=f"Edit context {new_pmap}", exact=True).is_visible()
+    assert shown(page.get_by_role("row", name=f"Edit context {new_pmap}", exact=True))
     _shot(page, "home")
 
 
