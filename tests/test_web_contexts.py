@@ -40,6 +40,16 @@ def test_context_table_shows_instruments_types_and_rmaps(client, demo_catalog):
     assert "max-age=300" in response["Cache-Control"]
 
 
+@pytest.mark.parametrize("path", ["/context_history/", "/help/", "/build_contexts/", "/context_table/{pmap}"])
+def test_context_pages_are_cached_publicly_for_visitors_privately_for_a_logged_in_user(
+        client, browser, demo_catalog, path):
+    path = path.format(pmap=demo_catalog.context)
+    assert "public" in client.get(path)["Cache-Control"]
+    mine = browser.get(path)  # its header names homer and his lock
+    assert "homer" in mine.content.decode() and "private" in mine["Cache-Control"]
+    assert "public" not in mine["Cache-Control"]
+
+
 def test_context_table_of_an_unknown_context_is_the_404_page(client, demo_catalog):
     response = client.get("/context_table/hst_9999.pmap")
     assert response.status_code == 404

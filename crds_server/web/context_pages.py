@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.cache import patch_cache_control
 
 from crds_server.catalog import context_tables, contexts, diffs
 from crds_server.catalog.errors import CatalogError
@@ -20,9 +19,10 @@ PER_PAGE = 100
 TYPE_PER_PAGE = 200
 
 
-def _cached(response: HttpResponse, seconds: int) -> HttpResponse:
-    patch_cache_control(response, max_age=seconds)
-    return response
+def _cached(request: HttpRequest, response: HttpResponse, seconds: int) -> HttpResponse:
+    """Cacheable for `seconds`; privately when the page is a logged-in user's (its header
+    names them and their lock)."""
+    return private_if_personal(request, response, seconds)
 
 
 def context_history(request: HttpRequest) -> HttpResponse:
@@ -30,7 +30,7 @@ def context_history(request: HttpRequest) -> HttpResponse:
     rows = ContextHistory.objects.order_by("-start_date", "-id").values(
         "start_date", "context", "description", "user")
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
-    return _cached(render(request, "web/context_history.html", {
+    return _cached(request, render(request, "web/context_history.html", {
         "page": page, "latest": contexts.pointer("latest")}), 60)
 
 
@@ -53,7 +53,7 @@ def context_table(request: HttpRequest, pmap: str) -> HttpResponse:
     others = (File.objects.public().filter(type=File.MAPPING, name__endswith=".pmap").exclude(name=pmap)
               .order_by("-delivery_date", "-name").values_list("name", flat=True)[:100])
     activation = File.objects.filter(name=pmap).values_list("activation_date", flat=True).first()
-    return _cached(render(request, "web/context_table.html", {
+    return _cached(request, render(request, "web/context_table.html", {
         "pmap": pmap, "table": table, "few": len(table) < 3, "others": list(others),
         "activation": activation.strftime("%Y-%m-%d %H:%M:%S") if activation else ""}), 300)
 
@@ -76,7 +76,7 @@ def context_type(request: HttpRequest, pmap: str, instrument: str, filekind: str
     context_tables.describe(page.object_list)
     fragment = request.GET.get("fragment") == "1"
     template = "web/_type_references.html" if fragment else "web/context_type.html"
-    return _cached(render(request, template, {
+    return _cached(request, render(request, template, {
         "refs": refs, "page": page, "q": q, "fragment": fragment, "boxes": request.GET.get("boxes") == "1",
         "query": urlencode({"q": q}) if q else ""}), 300)
 
@@ -116,7 +116,7 @@ def difference(request: HttpRequest, old: str, new: str) -> HttpResponse:
             result = diffs.reference_difference(*files)
         except diffs.NotComparable as exc:
             return _message(request, "Cannot compare", str(exc))
-        return _cached(render(request, "web/diff_reference.html", {
+        return _cached(request, render(request, "web/diff_reference.html", {
             "old": old, "new": new, "result": result}), 3600)
     _require_mapping(old)
     _require_mapping(new)
@@ -126,7 +126,8 @@ def difference(request: HttpRequest, old: str, new: str) -> HttpResponse:
         return _message(request, "Cannot compare", str(exc))
     except CatalogError as exc:
         raise Http404(str(exc)) from exc
-    return _cached(render(request, "web/diff.html", {"old": old, "new": new, "pairs": pairs}), 3600)
+    return _cached(request, render(request, "web/diff.html", {"old": old, "new": new, "pairs": pairs}),
+                   3600)
 
 
 def _is_reference(name: str) -> bool:
@@ -145,12 +146,12 @@ def build_contexts(request: HttpRequest) -> HttpResponse:
     """Calibration software versions and the context delivered with each."""
     rows = sorted(BuildContext.objects.values("calver", "context", "created"),
                   key=lambda r: contexts.version_key(r["calver"]), reverse=True)
-    return _cached(render(request, "web/build_contexts.html", {"rows": rows}), 60)
+    return _cached(request, render(request, "web/build_contexts.html", {"rows": rows}), 60)
 
 
 def help_page(request: HttpRequest) -> HttpResponse:
     """What contexts, file states and bad files mean."""
-    return _cached(render(request, "web/help.html", {
+    return _cached(request, render(request, "web/help.html", {
         "latest": contexts.pointer("latest"), "edit": contexts.pointer("edit")}), 3600)
 
 
