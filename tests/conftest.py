@@ -30,6 +30,9 @@ def pytest_configure(config) -> None:
     worker's own import of this file chooses a data directory of its own.
     """
     if getattr(config.option, "numprocesses", None) and "PYTEST_XDIST_WORKER" not in os.environ:
+        import django
+
+        django.setup()  # the controller's own report header reads the settings
         os.environ.pop("DJANGO_SETTINGS_MODULE", None)
         os.environ.pop("CRDS_SERVER_HOME", None)
         return
