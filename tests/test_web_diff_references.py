@@ -44,6 +44,22 @@ def test_the_answer_is_kept_per_pair_of_checksums(darks, monkeypatch):
     assert diffs.reference_difference(old, new).lines == first.lines
 
 
+def test_with_every_comparison_slot_taken_a_new_pair_is_answered_503_at_once(client, darks, settings):
+    import fcntl
+
+    held = [open(settings.HOME / "run" / f"diff-slot-{n}", "a") for n in range(diffs.SLOTS)]  # noqa: SIM115
+    try:
+        for handle in held:  # as other workers comparing other pairs would
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        response = client.get(f"/diff/{darks[0]}/{darks[1]}")
+        assert response.status_code == 503 and response["Retry-After"] == "60"
+        assert "already comparing" in response.content.decode()
+    finally:
+        for handle in held:
+            handle.close()
+    assert client.get(f"/diff/{darks[0]}/{darks[1]}").status_code == 200  # slots free again
+
+
 def test_two_ticked_references_redirect_to_their_difference(client, darks):
     response = client.get("/diff/", {"context": [darks[1], darks[0]]})
     assert response["Location"] == f"/diff/{darks[0]}/{darks[1]}"

@@ -4,9 +4,12 @@ own difference: fitsdiff and rowdiff for FITS, text diffs otherwise), run in a b
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import fcntl
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,10 +93,17 @@ TIMEOUT_SECONDS = 30
 OUTPUT_MAX_BYTES = 512 * 1024
 NOTES_MAX_LINES = 20
 CACHE_SECONDS = 24 * 3600
+# Reference differences running at once on this machine, all web workers together: each is a
+# child of up to 2 GB and 60 s of CPU, and anyone may ask for a pair not compared before.
+SLOTS = 2
 
 
 class NotComparable(CatalogError):
     """Two files the library cannot difference (different kinds, too large, a mapping)."""
+
+
+class DiffBusy(NotComparable):
+    """Every comparison slot is taken: try again shortly."""
 
 
 @dataclass
@@ -153,8 +163,9 @@ def _run(old: Path, new: Path, result: ReferenceDiff) -> ReferenceDiff:
     command = [sys.executable, "-m", "crds_server.catalog.diff_runner", settings.OBSERVATORY,
                str(old), str(new)]
     try:
-        done = subprocess.run(command, capture_output=True, timeout=TIMEOUT_SECONDS, check=False,
-                              cwd=Path(__file__).resolve().parents[2])
+        with _slot():
+            done = subprocess.run(command, capture_output=True, timeout=TIMEOUT_SECONDS, check=False,
+                                  cwd=Path(__file__).resolve().parents[2])
     except subprocess.TimeoutExpired:
         result.problem = f"The comparison took more than {TIMEOUT_SECONDS} s and was stopped."
         return result
@@ -169,3 +180,22 @@ def _run(old: Path, new: Path, result: ReferenceDiff) -> ReferenceDiff:
     result.notes = [line.replace(str(old), result.old).replace(str(new), result.new)[:300]
                     for line in errors if "WARNING" in line][:NOTES_MAX_LINES]
     return result
+
+
+@contextlib.contextmanager
+def _slot() -> Iterator[None]:
+    """One of the machine's `SLOTS` comparison slots (an flock on HOME/run/diff-slot-N, freed by
+    the kernel if the worker dies), or DiffBusy at once."""
+    for number in range(SLOTS):
+        handle = open(settings.HOME / "run" / f"diff-slot-{number}", "a")  # noqa: SIM115
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            continue
+        try:
+            yield
+        finally:
+            handle.close()  # closing drops the lock
+        return
+    raise DiffBusy(f"The server is already comparing {SLOTS} pairs of files; try again in a minute.")

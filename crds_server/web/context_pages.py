@@ -114,6 +114,10 @@ def difference(request: HttpRequest, old: str, new: str) -> HttpResponse:
         files = [_require_reference(name) for name in (old, new)]
         try:
             result = diffs.reference_difference(*files)
+        except diffs.DiffBusy as exc:
+            busy = _message(request, "Busy", str(exc), status=503)
+            busy["Retry-After"] = "60"
+            return busy
         except diffs.NotComparable as exc:
             return _message(request, "Cannot compare", str(exc))
         return _cached(request, render(request, "web/diff_reference.html", {
