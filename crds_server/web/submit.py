@@ -12,14 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from crds_server.accounts.actions import has_role
-from crds_server.catalog import contexts
 from crds_server.jobs import jpoll
 from crds_server.locks.errors import LockError
 from crds_server.submissions import actions
@@ -218,13 +216,3 @@ def confirm(request: HttpRequest) -> HttpResponse:
     except (SubmissionError, ValueError) as exc:
         return _page(request, "confirmed.html", {"error": str(exc)}, status=400)
     return _page(request, "confirmed.html", {"submission": submission, "result": submission.result})
-
-
-def history(request: HttpRequest) -> HttpResponse:
-    """Submission history: everyone's for operators, one's own for submitters."""
-    rows = Submission.objects.select_related("user")
-    if not has_role(request.user, "operator"):
-        rows = rows.filter(user=request.user) if request.user.is_authenticated else rows.none()
-    return _page(request, "submissions.html", {"submissions": rows[:200],
-                                               "edit": contexts.pointer("edit"),
-                                               "observatory": settings.OBSERVATORY})
