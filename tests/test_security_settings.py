@@ -152,14 +152,13 @@ def test_dev_answers_its_public_host_and_loopback_only_and_keeps_cookies_usable_
 
 
 HTTPS_REQUESTS = """
-from django.contrib.auth.models import User
 from django.test import Client
-User.objects.filter(username="op").delete()
-User.objects.create_user("op", password="a-password-of-op", is_staff=True)
+from crds_server.accounts.actions import create_user
+create_user("op", "op@example.org", "operator", password="a-password-of-op")
 client = Client(HTTP_HOST=%(host)r)
 https = {"HTTP_X_FORWARDED_PROTO": "https"}
-page = client.get("/admin/login/", **https)
-login = client.post("/admin/login/?next=/admin/", {"username": "op", "password": "a-password-of-op"},
+page = client.get("/login/", **https)
+login = client.post("/login/", {"username": "op", "password": "a-password-of-op", "instrument": "none"},
                     **https)
 plain_page = Client(HTTP_HOST=%(host)r).get("/login/", HTTP_X_FORWARDED_PROTO="http")
 plain_rpc = Client(HTTP_HOST=%(host)r).post(

@@ -65,8 +65,11 @@ def lock_status(request: HttpRequest, username: str) -> JsonResponse:
     return JsonResponse(locks.status(username))
 
 
-# Requests that are no action of the user: the countdown's own polling, static files, probes.
-QUIET_PATHS = ("/lock_status/", "/static/", "/health")
+# Requests that are no page action of the user: the countdown's own polling, static files,
+# probes, and what clients and scripts call (RPC, downloads, job polling), whose answers
+# must not vary by session (they are read without one) nor pay a session lookup.
+QUIET_PATHS = ("/lock_status/", "/static/", "/health", "/json", "/unchecked_get/", "/get/",
+               "/jpoll/")
 
 
 def renew_locks_on_activity(get_response: Callable[[HttpRequest], HttpResponse]):
@@ -74,9 +77,10 @@ def renew_locks_on_activity(get_response: Callable[[HttpRequest], HttpResponse])
     resets on every site action (features.md A2), not only on uploads and submissions."""
 
     def middleware(request: HttpRequest) -> HttpResponse:
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and not request.path.startswith(QUIET_PATHS):
-            locks.touch(user)
+        if not request.path.startswith(QUIET_PATHS):  # first: reading the user reads the session
+            user = getattr(request, "user", None)
+            if user is not None and user.is_authenticated:
+                locks.touch(user)
         return get_response(request)
 
     return middleware
