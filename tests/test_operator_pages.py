@@ -146,3 +146,17 @@ def test_the_deliveries_page_lists_pending_and_recent_deliveries(client, operato
     pending, recent = page.split("Recent deliveries")
     assert "hst_0007.cat" in pending and "hst_0006.cat" not in pending
     assert "hst_0006.cat" in recent and "archived" in recent and "a_drk.fits" in page
+
+
+def test_refused_visits_are_in_recent_activity_for_operators_only(client, submitter, demo_catalog):
+    client.force_login(submitter)
+    client.get("/locks/")
+    assert AuditEntry.objects.filter(action="refused").exists()
+    from django.test import Client
+
+    for who in (Client(), client):  # a visitor, and the submitter refused
+        page = who.get("/recent_activity/")
+        assert page.status_code == 200 and "operator role required" not in page.content.decode()
+        assert "private" in page["Cache-Control"]
+    client.force_login(create_user("marge", "marge@example.org", "operator"))
+    assert "operator role required" in client.get("/recent_activity/").content.decode()

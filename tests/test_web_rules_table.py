@@ -101,3 +101,17 @@ def test_the_table_is_built_once_per_stored_file(catalog, monkeypatch):
     big_rmap(catalog, rules=10)  # a new file (new inode) under the same name
     rules_table.loader.forget(name)
     assert len(rules_table.rules_table(name).rows) == 10
+
+
+def test_an_imap_and_a_pmap_show_their_keys_and_link_the_file_names_they_select(client, demo_catalog):
+    from crds.core import rmap
+    from django.conf import settings
+
+    store = Path(settings.FILE_CACHE) / "mappings" / "hst"
+    for name in ("hst_acs_0001.imap", demo_catalog.context):
+        selector = rmap.Mapping.from_file(str(store / name), ignore_checksum=True).selector
+        rows = {tuple(row) for row in rules_table.rules_table(name).rows}
+        assert rows == {(str(k), str(v)) for k, v in selector.items()}
+        table = table_of(client.get(f"/browse/{name}").content.decode())
+        key, selected = sorted(selector.items())[0]
+        assert f"<td>{key}</td>" in table and f'href="/browse/{selected}"' in table

@@ -38,13 +38,18 @@ class ActivityFilter:
     stop: datetime.date | None = None
 
 
-def recent_activity(wanted: ActivityFilter) -> QuerySet:
-    """The audit entries `wanted` keeps, newest first (a lazy query: paginate it).
+# Entries only operators see: refused visits (who probed which page) and failed jobs.
+OPERATORS_ONLY = ("refused", "job failed")
+
+
+def recent_activity(wanted: ActivityFilter, operator: bool = False) -> QuerySet:
+    """The audit entries `wanted` keeps, newest first (a lazy query: paginate it); security
+    and failure entries (`OPERATORS_ONLY`) for operators only.
 
     `filename` is a glob when it has wildcards (bounded by `security.glob`,
     which the caller checks), else a case-insensitive substring.
     """
-    rows = AuditEntry.objects.all()
+    rows = AuditEntry.objects.all() if operator else AuditEntry.objects.exclude(action__in=OPERATORS_ONLY)
     if wanted.action:
         rows = rows.filter(action=wanted.action)
     if wanted.user:

@@ -80,22 +80,16 @@ def rules_table(name: str) -> RulesTable:
 def _build(name: str) -> RulesTable:
     """An rmap's Match/UseAfter nesting is flattened by the library."""
     mapping = loader.get_mapping(name)
-    data = mapping.todict(recursive=1) if not name.endswith(".rmap") else mapping.todict()
     if name.endswith(".rmap"):
+        data = mapping.todict()
         parameters = [str(p) for p in data["parameters"]]
         rows = [[_text(v) for v in row] for row in data["selections"]]
         return RulesTable(name, parameters, rows)
+    # A .pmap or .imap: its own selector, key -> the file name it selects (never the child's
+    # header `name`, which in real rules need not be the file's name).
     key = "INSTRUMENT" if name.endswith(".pmap") else "REFERENCE TYPE"
-    rows = [[k, _selected_name(v)] for k, v in data["selections"]]
+    rows = [[str(k), str(v)] for k, v in sorted(mapping.selector.items())]
     return RulesTable(name, [key, "MAPPING"], rows)
-
-
-def _selected_name(value: Any) -> str:
-    if isinstance(value, tuple):  # (basename, header) when not recursing
-        return str(value[0])
-    if isinstance(value, dict):
-        return str(value.get("name", ""))
-    return str(value)
 
 
 def _text(value: Any) -> str:

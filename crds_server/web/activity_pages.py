@@ -8,7 +8,9 @@ from django import forms
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.cache import patch_cache_control
 
+from crds_server.accounts.actions import has_role
 from crds_server.catalog import activity
 from crds_server.security import glob
 from crds_server.security.errors import LimitExceeded
@@ -65,8 +67,11 @@ def recent_activity(request: HttpRequest) -> HttpResponse:
     form = ActivityForm(query, choices=activity.filter_choices())
     page = None
     if form.is_valid():
-        rows = activity.recent_activity(activity.ActivityFilter(**form.cleaned_data))
+        rows = activity.recent_activity(activity.ActivityFilter(**form.cleaned_data),
+                                        operator=has_role(request.user, "operator"))
         page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "web/recent_activity.html", {
+    response = render(request, "web/recent_activity.html", {
         "form": form, "page": page, "query": query.urlencode(), "extensions": EXTENSIONS,
     }, status=200 if page is not None else 400)
+    patch_cache_control(response, private=True)  # what it lists depends on who asks
+    return response
