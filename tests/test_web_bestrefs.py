@@ -63,6 +63,7 @@ def test_a_dataset_id_gives_best_references(client, demo_catalog):
     page = client.get("/bestrefs/", {"context": demo_catalog.context,
                                      "dataset": dataset["id"]}).content.decode()
     assert "Best references under" in page and "_drk.fits" in page
+    assert f'<p id="results-dataset">Dataset <strong>{dataset["id"]}</strong></p>' in page
 
 
 def test_an_unknown_dataset_id_is_marked(client, demo_catalog):

@@ -6,6 +6,8 @@ import html
 import re
 from urllib.parse import parse_qsl
 
+import pytest
+
 from crds_server.catalog.models import File
 
 
@@ -47,3 +49,21 @@ def test_sort_and_page_links_keep_every_filter(client, demo_catalog):
     assert dict(parse_qsl(next_link[1:])) == {**query, "sort": "uploaded_as", "page": "2"}
     second = client.get("/browse/" + next_link)
     assert second.status_code == 200 and "Page 2 of" in second.content.decode()
+
+
+@pytest.mark.parametrize("path, same_as", [
+    ("/browse/?instrument=*&state=*&kind=*", "/browse/"),
+    ("/browse/?instrument=acs&filekind=*", "/browse/?instrument=acs"),
+    ("/recent_activity/?action=*&extension=*&instrument=*", "/recent_activity/"),
+])
+def test_a_star_in_a_menu_filter_means_any_as_in_stsci_bookmarks(client, demo_catalog, path, same_as):
+    starred, plain = client.get(path), client.get(same_as)
+    assert starred.status_code == plain.status_code == 200
+    assert _rows(starred) == _rows(plain) and _rows(plain)
+
+
+def _rows(response) -> list[str]:
+    from bs4 import BeautifulSoup
+
+    table = BeautifulSoup(response.content, "html.parser").find("tbody")
+    return [row.get_text(" ", strip=True) for row in table.find_all("tr")] if table else []

@@ -15,6 +15,8 @@ from crds_server.catalog import activity
 from crds_server.security import glob
 from crds_server.security.errors import LimitExceeded
 
+from .browse import star_means_any
+
 PER_PAGE = 100
 EXTENSIONS = (".pmap", ".imap", ".rmap", ".fits", ".asdf", ".json", ".yaml", ".cat")
 
@@ -64,6 +66,7 @@ def recent_activity(request: HttpRequest) -> HttpResponse:
     """Every state-changing action, newest first, filtered on the server; the URL is the query."""
     query = request.GET.copy()
     query.pop("page", None)
+    star_means_any(query, ("action", "instrument", "filekind", "extension", "user"))
     form = ActivityForm(query, choices=activity.filter_choices())
     page = None
     if form.is_valid():

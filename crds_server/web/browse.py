@@ -133,10 +133,19 @@ def _bad_filter(rows: QuerySet, bad: str) -> QuerySet:
     return rows
 
 
+def star_means_any(query, fields: tuple[str, ...]) -> None:
+    """A lone `*` in one of the menus' `fields` is 'any', as on STScI's site (and in the menus'
+    own labels here): bookmarks carry it."""
+    for field in fields:
+        if query.get(field, "").strip() == "*":
+            query[field] = ""
+
+
 def browse(request: HttpRequest) -> HttpResponse:
     """The catalog listing: filters, sortable columns, totals, 100 rows a page."""
     query = request.GET.copy()
     query.pop("page", None)
+    star_means_any(query, ("instrument", "filekind", "state", "kind", "extension", "bad"))
     form = BrowseForm(query or None, choices=_choices())
     page, totals = None, None
     if form.is_bound and not form.is_valid():
