@@ -131,7 +131,9 @@ def test_a_bad_page_number_gives_a_page_not_an_error(client, logged):
 
 
 def test_recent_activity_needs_few_queries(client, logged, django_assert_max_num_queries):
-    with django_assert_max_num_queries(8):
+    # A bound that does not grow with the entries listed (no query per row); PostgreSQL and
+    # MariaDB open their connection with a query or two that SQLite does not need.
+    with django_assert_max_num_queries(12):
         client.get("/recent_activity/", {"instrument": "acs", "filekind": "darkfile", "start": "2024-01-01"})
 
 
