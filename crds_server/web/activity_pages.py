@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from django import forms
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -12,16 +10,14 @@ from django.utils.cache import patch_cache_control
 
 from crds_server.accounts.actions import has_role
 from crds_server.catalog import activity
-from crds_server.security import glob
-from crds_server.security.errors import LimitExceeded
 
-from .browse import star_means_any
+from .filters import ListingFilters, star_means_any
 
 PER_PAGE = 100
 EXTENSIONS = (".pmap", ".imap", ".rmap", ".fits", ".asdf", ".json", ".yaml", ".cat")
 
 
-class ActivityForm(forms.Form):
+class ActivityForm(ListingFilters):
     """The filters; blank means 'any'.  Short text only (no NUL, which PostgreSQL refuses)."""
 
     action = forms.ChoiceField(required=False)
@@ -37,29 +33,10 @@ class ActivityForm(forms.Form):
 
     def __init__(self, *args, choices: dict[str, list[str]], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        for field in ("action", "instrument", "filekind"):
-            self.fields[field].choices = [("", "*")] + [(c, c) for c in choices[field]]
+        self.set_menus(choices, ("action", "instrument", "filekind"))
 
     def clean_filename(self) -> str:
-        name = self.cleaned_data["filename"].strip()
-        if glob.is_glob(name):
-            try:
-                glob.normalize(name)
-            except LimitExceeded as exc:
-                raise forms.ValidationError(str(exc)) from exc
-        return name
-
-    def clean_extension(self) -> str:
-        ext = self.cleaned_data["extension"].strip()
-        if ext and not re.fullmatch(r"\.?[A-Za-z0-9]{1,12}", ext):
-            raise forms.ValidationError("An extension is letters and digits, e.g. .pmap or fits.")
-        return ext if not ext or ext.startswith(".") else f".{ext}"
-
-    def clean(self):
-        data = super().clean()
-        if data.get("start") and data.get("stop") and data["start"] > data["stop"]:
-            self.add_error("stop", "The end date is before the start date.")
-        return data
+        return self.clean_glob("filename")
 
 
 def recent_activity(request: HttpRequest) -> HttpResponse:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlencode
 
 from django import forms
@@ -18,9 +17,9 @@ from crds_server.catalog import constraints, rules_table
 from crds_server.catalog.headers import read_header
 from crds_server.catalog.models import FILE_STATES, AuditEntry, File
 from crds_server.security import glob
-from crds_server.security.errors import LimitExceeded
 
 from .files import valid_name
+from .filters import ListingFilters, star_means_any
 from .lookup_panes import lookup_panes
 
 PER_PAGE = 100
@@ -39,7 +38,7 @@ BAD_CHOICES = [("", "*"), ("bad", "bad (rejected or blacklisted)"), ("rejected",
                ("blacklisted", "blacklisted"), ("good", "not bad")]
 
 
-class BrowseForm(forms.Form):
+class BrowseForm(ListingFilters):
     """The listing's filters; every field is optional and blank means 'any'."""
 
     instrument = forms.ChoiceField(required=False)
@@ -59,30 +58,10 @@ class BrowseForm(forms.Form):
 
     def __init__(self, *args, choices: dict[str, list[str]], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        for field in ("instrument", "filekind"):
-            self.fields[field].choices = [("", "*")] + [(c, c) for c in choices[field]]
+        self.set_menus(choices, ("instrument", "filekind"))
 
     def clean_name(self) -> str:
-        """A plain substring, or a glob within the limits of `security.glob`."""
-        name = self.cleaned_data["name"].strip()
-        if glob.is_glob(name):
-            try:
-                glob.normalize(name)
-            except LimitExceeded as exc:
-                raise forms.ValidationError(str(exc)) from exc
-        return name
-
-    def clean_extension(self) -> str:
-        ext = self.cleaned_data["extension"].strip()
-        if ext and not re.fullmatch(r"\.?[A-Za-z0-9]{1,12}", ext):
-            raise forms.ValidationError("An extension is letters and digits, e.g. .fits or rmap.")
-        return ext if not ext or ext.startswith(".") else f".{ext}"
-
-    def clean(self):
-        data = super().clean()
-        if data.get("start") and data.get("stop") and data["start"] > data["stop"]:
-            self.add_error("stop", "The end date is before the start date.")
-        return data
+        return self.clean_glob("name")
 
 
 def visible_files(request: HttpRequest) -> QuerySet:
@@ -131,14 +110,6 @@ def _bad_filter(rows: QuerySet, bad: str) -> QuerySet:
     if bad == "good":
         return rows.exclude(Q(rejected=True) | Q(blacklisted=True))
     return rows
-
-
-def star_means_any(query, fields: tuple[str, ...]) -> None:
-    """A lone `*` in one of the menus' `fields` is 'any', as on STScI's site (and in the menus'
-    own labels here): bookmarks carry it."""
-    for field in fields:
-        if query.get(field, "").strip() == "*":
-            query[field] = ""
 
 
 def browse(request: HttpRequest) -> HttpResponse:
