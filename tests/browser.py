@@ -35,6 +35,18 @@ def chromium_page(timeout_ms: int = 30_000) -> Iterator:
             browser.close()
 
 
+@contextmanager
+def serving(home: Path, **start) -> Iterator:
+    """A live server of `home` for one browser test module, stopped after it."""
+    from tests.live import LiveServer
+
+    live = LiveServer(home, "hst").start(**start)
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
 def shown(locator, timeout_ms: int = 15_000) -> bool:
     """Whether `locator` (its first match) becomes visible within the timeout.
 

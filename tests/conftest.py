@@ -245,3 +245,12 @@ def browser(homer):
     login(client, "homer", "donuts", "acs")
     client.get("/jpoll/open_channel")
     return client
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    """One Chromium tab for a browser test module, which defines its own `server`."""
+    from tests.browser import chromium_page
+
+    with chromium_page(timeout_ms=getattr(server, "page_timeout_ms", 30_000)) as tab:
+        yield tab

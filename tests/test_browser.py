@@ -4,25 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import SHOTS, chromium_page, demo_home_with_second_context, shown
-from tests.live import LiveServer
+from tests.browser import SHOTS, demo_home_with_second_context, serving, shown
 
 pytestmark = pytest.mark.browser
-
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     home = demo_home_with_second_context(tmp_path_factory.mktemp("browser-home"))
-    live = LiveServer(home, "hst").start()
-    yield live
-    live.stop()
-
-
-@pytest.fixture(scope="module")
-def page(server):
-    with chromium_page() as tab:
-        yield tab
+    with serving(home) as live:
+        yield live
 
 
 def test_the_home_page_links_to_the_site(page, server):

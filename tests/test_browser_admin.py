@@ -8,8 +8,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import SHOTS, chromium_page
-from tests.live import LiveServer, manage, shell
+from tests.browser import SHOTS, serving
+from tests.live import manage, shell
 
 pytestmark = pytest.mark.browser
 TOP = {"x": 0, "y": 0, "width": 1280, "height": 160}  # the header, where the countdown is
@@ -34,16 +34,9 @@ def server(tmp_path_factory):
     home = tmp_path_factory.mktemp("browser-admin-home")
     manage(home, "hst", "demo", "--observatory", "hst")
     shell(home, USERS)
-    live = LiveServer(home, "hst").start()
-    live.home = home
-    yield live
-    live.stop()
-
-
-@pytest.fixture(scope="module")
-def page(server):
-    with chromium_page() as tab:
-        yield tab
+    with serving(home) as live:
+        live.home = home
+        yield live
 
 
 def _log_in(page, name: str, instrument: str) -> None:

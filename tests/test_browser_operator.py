@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import SHOTS, chromium_page, demo_home_with_second_context, shown
-from tests.live import LiveServer, manage
+from tests.browser import SHOTS, demo_home_with_second_context, serving, shown
+from tests.live import manage
 
 pytestmark = pytest.mark.browser
 
@@ -16,15 +16,8 @@ def server(tmp_path_factory):
     home = demo_home_with_second_context(tmp_path_factory.mktemp("browser-operator-home"))
     manage(home, "hst", "createuser", "marge", "--email", "marge@example.org", "--password", "donuts-42",
            "--role", "operator", "--no-token")
-    live = LiveServer(home, "hst").start()
-    yield live
-    live.stop()
-
-
-@pytest.fixture(scope="module")
-def page(server):
-    with chromium_page() as tab:
-        yield tab
+    with serving(home) as live:
+        yield live
 
 
 def test_an_operator_makes_the_second_context_latest_after_reviewing_the_diff(page, server):

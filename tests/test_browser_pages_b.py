@@ -8,8 +8,7 @@ import re
 import pytest
 from astropy.io import fits
 
-from tests.browser import SHOTS, chromium_page, demo_home_with_second_context, shown
-from tests.live import LiveServer
+from tests.browser import SHOTS, demo_home_with_second_context, serving, shown
 
 pytestmark = pytest.mark.browser
 
@@ -17,15 +16,8 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     home = demo_home_with_second_context(tmp_path_factory.mktemp("browser-b-home"))
-    live = LiveServer(home, "hst").start()
-    yield live
-    live.stop()
-
-
-@pytest.fixture(scope="module")
-def page(server):
-    with chromium_page() as tab:
-        yield tab
+    with serving(home) as live:
+        yield live
 
 
 def test_opening_an_instrument_and_a_type_of_the_latest_references(page, server):

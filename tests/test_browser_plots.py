@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import SHOTS, chromium_page, shown
-from tests.live import LiveServer, manage, shell
+from tests.browser import SHOTS, serving, shown
+from tests.live import manage, shell
 
 pytestmark = pytest.mark.browser
 
@@ -21,16 +21,9 @@ def server(tmp_path_factory):
     """A demo server with months of story: three history eras, two deliveries, two affected runs."""
     home = tmp_path_factory.mktemp("browser-plots-home")
     manage(home, "hst", "demo", "--story", "--observatory", "hst", "--datasets", "30")
-    live = LiveServer(home, "hst").start()
-    live.runs = [line.split() for line in shell(home, RUNS).splitlines()]
-    yield live
-    live.stop()
-
-
-@pytest.fixture(scope="module")
-def page(server):
-    with chromium_page() as tab:
-        yield tab
+    with serving(home) as live:
+        live.runs = [line.split() for line in shell(home, RUNS).splitlines()]
+        yield live
 
 
 def test_the_context_history_timeline_shows_what_changed_when(page, server):

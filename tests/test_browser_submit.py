@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from astropy.io import fits
 
-from tests.browser import SHOTS, chromium_page, shown
+from tests.browser import SHOTS, serving, shown
 from tests.live import LiveServer, manage
 
 pytestmark = pytest.mark.browser
@@ -24,15 +24,9 @@ def server(tmp_path_factory):
     manage(home, "hst", "demo", "--observatory", "hst")
     manage(home, "hst", "createuser", "alice", "--email", "a@example.org", "--password", "secret",
            "--role", "submitter")
-    live = LiveServer(home, "hst").start(jobs=True)
-    yield live
-    live.stop()
-
-
-@pytest.fixture(scope="module")
-def page(server):
-    with chromium_page(timeout_ms=60_000) as tab:
-        yield tab
+    with serving(home, jobs=True) as live:
+        live.page_timeout_ms = 60_000  # uploads of 20 MB through the page
+        yield live
 
 
 def _a_new_bias(server: LiveServer, folder: Path) -> Path:
