@@ -10,21 +10,20 @@ catalog version): a change to any file's dates or flags moves the version.
 from __future__ import annotations
 
 import functools
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 from crds.core import reftypes
 from django.conf import settings
 
+from crds_server.lib.lru import LRU
+
 from . import loader, records, versioning
 from .models import File
 from .rules_table import rules_table
 
 SUMMARY_CACHE_SIZE = 8
-_lock = threading.Lock()
-_summaries: OrderedDict[tuple[str, int, str], list[InstrumentSummary]] = OrderedDict()
+_summaries: LRU[list[InstrumentSummary]] = LRU(SUMMARY_CACHE_SIZE)
 
 
 @dataclass
@@ -107,17 +106,7 @@ def type_description(instrument: str, filekind: str) -> str:
 def summary(pmap: str) -> list[InstrumentSummary]:
     """Instruments -> types of context `pmap`, with reference counts and activation dates."""
     key = (pmap, versioning.current(), settings.OBSERVATORY)
-    with _lock:
-        found = _summaries.get(key)
-        if found is not None:
-            _summaries.move_to_end(key)
-            return found
-    found = _summarize(pmap)
-    with _lock:
-        _summaries[key] = found
-        while len(_summaries) > SUMMARY_CACHE_SIZE:
-            _summaries.popitem(last=False)
-    return found
+    return _summaries.get(key, lambda: _summarize(pmap))
 
 
 def _activation(name: str) -> str:

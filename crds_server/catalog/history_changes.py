@@ -13,8 +13,6 @@ history version (the eras it was asked for).
 from __future__ import annotations
 
 import datetime
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,13 +20,14 @@ from typing import Any
 from crds.core import rmap
 from django.conf import settings
 
+from crds_server.lib.lru import LRU
+
 from . import versioning
 
 CACHE_SIZE = 2048
 TIMELINE_CACHE_SIZE = 32
-_lock = threading.Lock()
-_selections: OrderedDict[tuple, dict[str, str]] = OrderedDict()
-_timelines: OrderedDict[tuple, list[Era]] = OrderedDict()
+_selections: LRU[dict[str, str]] = LRU(CACHE_SIZE)
+_timelines: LRU[list[Era]] = LRU(TIMELINE_CACHE_SIZE)
 
 
 @dataclass(frozen=True)
@@ -65,17 +64,12 @@ def selections(name: str) -> dict[str, str]:
     path = settings.FILE_CACHE / "mappings" / settings.OBSERVATORY / name
     stat = path.stat()
     key = (str(path), stat.st_size, stat.st_mtime_ns)
-    with _lock:
-        if key in _selections:
-            _selections.move_to_end(key)
-            return _selections[key]
-    mapping: Any = rmap.Mapping.from_file(str(path), ignore_checksum=True)
-    found = {str(k).lower(): _selected(v) for k, v in mapping.selector.items()}
-    with _lock:
-        _selections[key] = found
-        while len(_selections) > CACHE_SIZE:
-            _selections.popitem(last=False)
-    return found
+
+    def parse() -> dict[str, str]:
+        mapping: Any = rmap.Mapping.from_file(str(path), ignore_checksum=True)
+        return {str(k).lower(): _selected(v) for k, v in mapping.selector.items()}
+
+    return _selections.get(key, parse)
 
 
 def _selected(value: Any) -> str:
@@ -113,18 +107,11 @@ def timeline(eras: Sequence[tuple[datetime.datetime, str]]) -> list[Era]:
     changes.  A context missing from the store or refused by the parser gives
     an era with a `problem` instead of changes.
     """
-    key = (versioning.current(), tuple(eras))
-    with _lock:
-        if key in _timelines:
-            _timelines.move_to_end(key)
-            return _timelines[key]
-    pairs = zip(eras, eras[1:], strict=False)
-    result = [_era(previous, start, context) for (_, previous), (start, context) in pairs]
-    with _lock:
-        _timelines[key] = result
-        while len(_timelines) > TIMELINE_CACHE_SIZE:
-            _timelines.popitem(last=False)
-    return result
+    def build() -> list[Era]:
+        pairs = zip(eras, eras[1:], strict=False)
+        return [_era(previous, start, context) for (_, previous), (start, context) in pairs]
+
+    return _timelines.get((versioning.current(), tuple(eras)), build)
 
 
 def _era(previous: str, start: datetime.datetime, context: str) -> Era:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+
+from crds_server.lib.lru import LRU
 
 from . import contexts, loader
 
@@ -32,8 +32,7 @@ class RulesTable:
 
 
 TABLE_CACHE_SIZE = 64
-_lock = threading.Lock()
-_tables: OrderedDict[tuple, RulesTable] = OrderedDict()
+_tables: LRU[RulesTable] = LRU(TABLE_CACHE_SIZE)
 
 
 @dataclass
@@ -64,17 +63,7 @@ def rules_table(name: str) -> RulesTable:
     except OSError:
         return _build(name)  # the loader explains what is missing
     key = (name, stat.st_ino, stat.st_size, stat.st_mtime_ns)
-    with _lock:
-        table = _tables.get(key)
-        if table is not None:
-            _tables.move_to_end(key)
-            return table
-    table = _build(name)
-    with _lock:
-        _tables[key] = table
-        while len(_tables) > TABLE_CACHE_SIZE:
-            _tables.popitem(last=False)
-    return table
+    return _tables.get(key, lambda: _build(name))
 
 
 def _build(name: str) -> RulesTable:
@@ -133,22 +122,15 @@ def users_of(name: str) -> dict[str, list[str]]:
 
 
 PARENTS_CACHE_SIZE = 4
-_parents: OrderedDict[str, tuple[Any, dict[str, set[str]]]] = OrderedDict()
+_parents: LRU[tuple[Any, dict[str, set[str]]]] = LRU(PARENTS_CACHE_SIZE)
 
 
 def _parents_index(pmap: str) -> dict[str, set[str]]:
     """{file name: mappings of `pmap` naming it}, built once per loaded context (~20 ms on HST)."""
     context = loader.get_mapping(pmap)
-    with _lock:
-        entry = _parents.get(pmap)
-    if entry is None or entry[0] is not context:
-        entry = (context, _index_parents(context))
-        with _lock:
-            _parents[pmap] = entry
-            _parents.move_to_end(pmap)
-            while len(_parents) > PARENTS_CACHE_SIZE:
-                _parents.popitem(last=False)
-    return entry[1]
+    # Keyed on the loaded object too, which the entry keeps alive (so its id is not reused): a
+    # context loaded again (its file changed) is indexed again.
+    return _parents.get((pmap, id(context)), lambda: (context, _index_parents(context)))[1]
 
 
 def _index_parents(context: Any) -> dict[str, set[str]]:
