@@ -114,6 +114,26 @@ def test_crds_submit_refuses_a_file_that_fails_certification_and_changes_nothing
     assert server.rpc("get_server_info")["result"]["edit_context"] == before
 
 
+def test_crds_submit_refuses_a_file_whose_fits_checksum_only_fitsverify_catches(server, tmp_path):
+    from crds_server.submissions import fitsverify
+
+    if fitsverify.path() is None:
+        pytest.skip("fitsverify is not installed (make install installs it)")
+    before = server.rpc("get_server_info")["result"]["edit_context"]
+    good = _a_new_bias(server, tmp_path, "summed_bias.fits")
+    with fits.open(good) as hdus:
+        hdus.writeto(tmp_path / "bad_sum_bias.fits", checksum=True)
+    raw = bytearray((tmp_path / "bad_sum_bias.fits").read_bytes())
+    at = raw.index(b"DESCRIP = '") + 11
+    raw[at:at + 4] = b"XXXX"  # a header value edited after the checksums were written
+    (tmp_path / "bad_sum_bias.fits").write_bytes(bytes(raw))
+    done = _submit(server, tmp_path, str(tmp_path / "bad_sum_bias.fits"))
+    output = done.stdout + done.stderr
+    assert done.returncode != 0 or "FAILED" in output, output[-4000:]
+    assert "bad_sum_bias.fits" in output and "itsverify" in output, output[-4000:]
+    assert server.rpc("get_server_info")["result"]["edit_context"] == before
+
+
 @pytest.mark.corpus
 def test_crds_submit_refuses_the_corpus_truncated_file(server, tmp_path):
     source = CORPUS / "hst" / "submissions" / "truncated.fits"
