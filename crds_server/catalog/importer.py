@@ -313,8 +313,9 @@ def _flag_bad(state: cache_state.CacheState, report: ImportReport) -> list[str]:
             flags = {"rejected": not spread, "blacklisted": True}
         else:
             flags = {"rejected": True, "blacklisted": False}
-        File.objects.filter(pk=row.pk).update(**flags)
-        flagged.append(name)
+        # Conditional: a mark-bad made meanwhile is never overwritten by the inferred kind.
+        if File.objects.filter(pk=row.pk, rejected=False, blacklisted=False).update(**flags) == 1:
+            flagged.append(name)
     if len(rows) < len(state.bad):
         report.notes.append(f"{len(state.bad) - len(rows)} bad files of the cache's list are not in the "
                             f"cache, e.g. {sorted(state.bad - set(rows))[:5]}: not catalogued.")
