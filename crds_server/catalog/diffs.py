@@ -134,9 +134,15 @@ def reference_difference(old: File, new: File) -> ReferenceDiff:
     return found
 
 
-def upload_difference(upload: Path, catalogued: File) -> ReferenceDiff:
-    """The library's difference of a file in an ingest area against a catalogued file
-    (references as above; a rules file gets the library's logical and text differences)."""
+def upload_difference(upload: Path | None, name: str) -> ReferenceDiff:
+    """The library's difference of a file in an ingest area against the public catalogued file
+    `name` (references as above; a rules file gets the library's logical and text differences)."""
+    if upload is None:
+        raise NotComparable("Choose one of the files in your ingest area "
+                            "(upload it first on the Upload page).")
+    catalogued = File.objects.public().filter(name=name).first() if 0 < len(name) <= 200 else None
+    if catalogued is None:
+        raise NotComparable(f"No file named '{name[:200]}' is in the catalog.")
     return _compare(catalogued.store_path(), upload, catalogued.name, upload.name, mappings=True)
 
 

@@ -9,7 +9,6 @@ from django.urls import reverse
 from django.utils.cache import patch_cache_control
 
 from crds_server.catalog import diffs
-from crds_server.catalog.models import File
 from crds_server.submissions import ingest
 
 from .files import valid_name
@@ -24,24 +23,13 @@ def upload_difference(request: HttpRequest) -> HttpResponse:
     state = {"uploads": sorted(uploads), "upload": chosen[:200], "file": name[:200], "result": None,
              "error": ""}
     if chosen or name:
-        state["error"] = _difference(uploads.get(chosen), name, state)
+        try:
+            state["result"] = diffs.upload_difference(uploads.get(chosen), name)
+        except diffs.NotComparable as exc:
+            state["error"] = str(exc)
     response = render(request, "web/diff_upload.html", state, status=400 if state["error"] else 200)
     patch_cache_control(response, private=True, no_store=True)
     return response
-
-
-def _difference(upload, name: str, state: dict) -> str:
-    """Fill state["result"], or say what is wrong with the choice."""
-    if upload is None:
-        return "Choose one of the files in your ingest area (upload it first on the Upload page)."
-    catalogued = File.objects.public().filter(name=name).first() if valid_name(name) else None
-    if catalogued is None:
-        return f"No file named '{name[:200]}' is in the catalog."
-    try:
-        state["result"] = diffs.upload_difference(upload, catalogued)
-    except diffs.NotComparable as exc:
-        return str(exc)
-    return ""
 
 
 def legacy_difference(request: HttpRequest, old: str = "", new: str = "") -> HttpResponse:
