@@ -178,13 +178,15 @@ def kill_one_mid_run(faults: Faults, slow: float) -> Outcome:
     killed = time.monotonic()
     killed_at = datetime.datetime.now(datetime.UTC)
     first.wait(timeout=30)
+    holder, expires = faults.lease("watch-deliveries")
+    assert holder.split(":")[1:2] == [str(first.pid)], "A no longer held the lease when killed"
+    lease_free = (expires - killed_at).total_seconds()  # anyone may take it from then on
 
     def taken_over():
         return [c for c in faults.chunks() if c[0] == killed_chunk and c[2] not in ("", claim)]
 
     wait_for("the killed chunk to be taken over", taken_over)
     taken = time.monotonic() - killed
-    holder, expires = faults.lease("watch-deliveries")
     wait_for("the run to finish", lambda: faults.run_status() in ("done", "failed"))
     finished = time.monotonic() - killed
 
@@ -194,7 +196,5 @@ def kill_one_mid_run(faults: Faults, slow: float) -> Outcome:
 
     wait_for("B's scheduler to run watch_deliveries", watched_after_kill, limit=200)
     periodic = time.monotonic() - killed
-    lease_free = (expires - killed_at).total_seconds() if expires and holder.split(":")[1:2] == [
-        str(first.pid)] else 0.0
     return Outcome(killed_chunk, taken, lease_free, finished, periodic, faults.chunks(),
                    faults.run_status(), (faults.lease("watch-deliveries") or ("",))[0])
