@@ -195,16 +195,21 @@ CACHES = {"default": _cache_settings(os.environ.get("CACHE_URL", "locmem://"))}
 
 _huey_redis = os.environ.get("HUEY_REDIS_URL", "")
 HUEY = {
-    "name": f"crds-{OBSERVATORY}-{USECASE}",
+    # The queue's name (Redis key prefix): servers sharing one Redis need different names.
+    "name": os.environ.get("CRDS_SERVER_JOB_QUEUE", f"crds-{OBSERVATORY}-{USECASE}"),
     "immediate": os.environ.get("CRDS_SERVER_JOBS_IMMEDIATE", "0") == "1",
     "consumer": {"workers": int(os.environ.get("CRDS_SERVER_JOB_WORKERS", "2")), "worker_type": "thread"},
 }
 if _huey_redis:
-    HUEY.update({"huey_class": "huey.RedisHuey", "url": _huey_redis})
+    HUEY.update({"huey_class": "crds_server.jobs.schedule.RedisHuey", "url": _huey_redis})
 else:
     modes.create_dir(HOME / "run")  # the job store's home; 0700, as it holds the secret key too
     modes.create_file(HOME / "run" / "huey.db")
-    HUEY.update({"huey_class": "huey.SqliteHuey", "filename": str(HOME / "run" / "huey.db")})
+    HUEY.update({"huey_class": "crds_server.jobs.schedule.SqliteHuey",
+                 "filename": str(HOME / "run" / "huey.db")})
+# A periodic task's lease (jobs/leases.py) expires this long after its last renewal (every third
+# of it): a consumer killed while running the task blocks it no longer than that.
+JOB_LEASE_SECONDS = float(os.environ.get("CRDS_SERVER_JOB_LEASE_SECONDS", "60"))
 
 AUTH_PASSWORD_VALIDATORS: list[dict] = []
 LANGUAGE_CODE = "en-us"
@@ -281,7 +286,11 @@ NOTIFY_LIST = [a for a in os.environ.get("CRDS_SERVER_NOTIFY", "").split(",") if
 # Affected datasets: datasets per chunk (one job each), seconds without a heartbeat
 # before a chunk is handed to another consumer, tries before a chunk fails.
 AFFECTED_CHUNK_SIZE = int(os.environ.get("CRDS_SERVER_AFFECTED_CHUNK", "5000"))
-AFFECTED_STALE_SECONDS = int(os.environ.get("CRDS_SERVER_AFFECTED_STALE_SECONDS", "600"))
+# A running chunk whose heartbeat is older than this is requeued by the minute's
+# requeue_stale_chunks (its consumer died); heartbeats come far more often.
+AFFECTED_STALE_SECONDS = float(os.environ.get("CRDS_SERVER_AFFECTED_STALE_SECONDS", "45"))
+AFFECTED_HEARTBEAT_SECONDS = float(os.environ.get("CRDS_SERVER_AFFECTED_HEARTBEAT_SECONDS",
+                                                  str(min(10.0, AFFECTED_STALE_SECONDS / 4))))
 AFFECTED_MAX_ATTEMPTS = 3
 # A CRDS cache kept current every 10 minutes (the seed's sync_ops_to_grp); empty: off.
 PUBLISH_DIR = os.environ.get("CRDS_SERVER_PUBLISH_DIR", "")

@@ -171,6 +171,7 @@ def test_the_affected_command_computes_the_newest_transition(transition):
 SCHEDULE = {  # task: minutes of the day (from 00:00) it runs at, among the first 240
     "monitor_reprocessing": set(range(0, 240, 5)),
     "clear_expired_locks": set(range(0, 240, 5)),
+    "requeue_stale_chunks": set(range(240)),
     "recover_stuck_submissions": set(range(240)),
     "expire_stale_submissions": set(range(0, 240, 10)),
     "watch_deliveries": set(range(240)),

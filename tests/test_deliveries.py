@@ -8,7 +8,6 @@ import logging
 import os
 
 import pytest
-from huey.exceptions import TaskLockedException
 
 from crds_server.catalog import versioning
 from crds_server.catalog.models import AuditEntry, File
@@ -261,7 +260,7 @@ def test_pending_lists_the_deliveries_not_yet_archived(area, catalog):
 
 def test_the_watch_task_runs_every_minute_under_a_lock(area, confirmed):
     from crds_server.deliveries.tasks import watch_deliveries
-    from crds_server.jobs.engine import HUEY
+    from crds_server.jobs.engine import HUEY, LeaseHeld, held
 
     start = datetime.datetime(2026, 1, 1, 0, 0)
     minutes = [start + datetime.timedelta(minutes=m) for m in range(120)]
@@ -270,5 +269,5 @@ def test_the_watch_task_runs_every_minute_under_a_lock(area, confirmed):
     actions.deliver(confirmed, "tester")
     actions.simulate_archive()
     assert watch_deliveries.call_local() == [("hst_0001.cat", "delivered", "submitted")]
-    with HUEY.lock_task("watch-deliveries"), pytest.raises(TaskLockedException):
+    with held("watch-deliveries"), pytest.raises(LeaseHeld):
         watch_deliveries.call_local()

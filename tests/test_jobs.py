@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from tests.live import BIN, manage, port_open, server_env
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "operations.md"
-REDIS_URL = "redis://127.0.0.1:6379/14"  # a database of its own, flushed before and after
+REDIS_URL = "redis://127.0.0.1:6379/14"  # each test module uses job queues of its own names
 
 # Minutes of the hour each job runs at; None means every hour, else the one hour it runs.
 SCHEDULE: dict[str, tuple[int, int | None]] = {
@@ -22,6 +23,7 @@ SCHEDULE: dict[str, tuple[int, int | None]] = {
     "crds_server.submissions.tasks.expire_stale_submissions": (10, None),
     "crds_server.deliveries.tasks.watch_deliveries": (1, None),
     "crds_server.reprocessing.tasks.monitor_reprocessing": (5, None),
+    "crds_server.reprocessing.tasks.requeue_stale_chunks": (1, None),
     "crds_server.ops.tasks.publish_cache": (10, None),
     "crds_server.security.tasks.prune_login_attempts": (10, None),
     "crds_server.replica.tasks.follow_source": (5, None),
@@ -83,10 +85,13 @@ def _redis_reachable() -> bool:
     return port_open(6379)
 
 
-def _flush_redis() -> None:
+def forget_queue(name: str) -> None:
+    """Remove the Redis keys of job queue `name` (and nothing else: other runs share Redis)."""
     import redis
 
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(f"*{name}*"):
+        client.delete(key)
 
 
 @dataclass
@@ -114,9 +119,9 @@ def storage(request, tmp_path_factory):
     if request.param == "redis":
         if not _redis_reachable():
             pytest.skip("Redis is not running on 127.0.0.1:6379")
-        extra["HUEY_REDIS_URL"] = REDIS_URL
-        _flush_redis()
-        request.addfinalizer(_flush_redis)
+        queue = f"test-jobs-{uuid.uuid4().hex[:12]}"  # a queue of its own: runs never collide
+        extra.update(HUEY_REDIS_URL=REDIS_URL, CRDS_SERVER_JOB_QUEUE=queue)
+        request.addfinalizer(lambda: forget_queue(queue))
     home = tmp_path_factory.mktemp(f"jobs-{request.param}")
     manage(home, "hst", "init", "--observatory", "hst", **extra)
     return Storage(request.param, home, extra)
@@ -125,7 +130,7 @@ def storage(request, tmp_path_factory):
 @pytest.fixture(scope="module")
 def consumer(storage):
     log = open(storage.home / "logs" / "huey.log", "ab")
-    process = subprocess.Popen([str(BIN / "crds-server"), "run_huey", "--flush-locks"],
+    process = subprocess.Popen([str(BIN / "crds-server"), "run_huey"],
                                env=storage.env(), stdout=log, stderr=subprocess.STDOUT)
     yield process
     process.terminate()
@@ -162,18 +167,18 @@ def test_the_storage_is_the_one_configured(storage):
 
 HOLD_CODE = """
 import sys
-from crds_server.jobs.engine import HUEY
-with HUEY.lock_task("watch-deliveries"):
+from crds_server.jobs.engine import held
+with held("watch-deliveries"):
     print("held", flush=True)
     sys.stdin.read()
 """
 
 PROBE_CODE = """
-from huey.exceptions import TaskLockedException
+from crds_server.jobs.engine import LeaseHeld
 from crds_server.deliveries.tasks import watch_deliveries
 try:
     print("ran:", watch_deliveries.call_local())
-except TaskLockedException:
+except LeaseHeld:
     print("skipped: locked")
 """
 

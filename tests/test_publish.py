@@ -8,7 +8,6 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
-from huey.exceptions import TaskLockedException
 
 from crds_server.catalog.models import AuditEntry, File
 from crds_server.ops import publish
@@ -72,7 +71,7 @@ def test_the_publish_command_reports_and_refuses_without_a_target(demo_catalog, 
 
 def test_the_periodic_publish_runs_only_when_configured_and_reports_failures(
         demo_catalog, tmp_path, settings, monkeypatch, mailoutbox):
-    from crds_server.jobs.engine import HUEY
+    from crds_server.jobs.engine import LeaseHeld, held
     from crds_server.ops import tasks
 
     settings.PUBLISH_DIR = ""
@@ -84,5 +83,5 @@ def test_the_periodic_publish_runs_only_when_configured_and_reports_failures(
     assert tasks.publish_cache.call_local() is None
     assert AuditEntry.objects.filter(action="job failed", why="publish").exists()
     assert "failed" in mailoutbox[-1].subject
-    with HUEY.lock_task("publish-cache"), pytest.raises(TaskLockedException):
+    with held("publish-cache"), pytest.raises(LeaseHeld):
         tasks.publish_cache.call_local()

@@ -177,9 +177,10 @@ def test_a_replica_refuses_submissions_context_changes_and_bad_marks_naming_its_
 
 
 def test_a_second_catch_up_while_one_runs_is_refused(fake):
+    from crds_server.jobs.engine import held
     from crds_server.replica import actions
 
-    with actions._lock, pytest.raises(CommandError, match="Another catch-up with .* is running"):
+    with held(actions.LOCK), pytest.raises(CommandError, match="Another catch-up with .* is running"):
         call_command("replicate", fake.url, "--verbosity", "0")
     assert not File.objects.exists() and fake.gets == Counter()
 

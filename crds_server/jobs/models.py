@@ -32,3 +32,27 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+
+class Lease(models.Model):
+    """A lock that expires: held by `holder` until `expires`, renewed while its work runs.
+
+    A consumer killed with its lease held blocks the work only until `expires`.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    holder = models.CharField(max_length=64, blank=True, default="")
+    expires = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.holder or 'free'})"
+
+
+class Tick(models.Model):
+    """The last schedule tick of one periodic task that some consumer's scheduler enqueued."""
+
+    name = models.CharField(max_length=200, unique=True)
+    last = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.last:%Y-%m-%d %H:%M}"

@@ -1,7 +1,7 @@
 """Scheduled operations: publish the cache every 10 minutes, the nightly report at 03:00.
 
 A failing run is logged, audited and mailed; the schedule runs it again at
-its next time.  `lock_task` keeps two copies of one job from running at once.
+its next time.  `leased` keeps two copies of one job from running at once.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from django.conf import settings
 from huey import crontab
 
 from crds_server.catalog.models import AuditEntry
-from crds_server.jobs.engine import db_periodic_task, lock_task
+from crds_server.jobs.engine import db_periodic_task, leased
 from crds_server.notify.actions import send_notice
 
 from . import nightly, publish
@@ -37,7 +37,7 @@ def reported(name: str, work: Callable[[], Any]) -> Any:
 
 
 @db_periodic_task(crontab(minute="*/10"))
-@lock_task("publish-cache")
+@leased("publish-cache")
 def publish_cache() -> str | None:
     """Every 10 minutes: bring the published cache (CRDS_SERVER_PUBLISH_DIR) up to date."""
     if not settings.PUBLISH_DIR:
@@ -47,7 +47,7 @@ def publish_cache() -> str | None:
 
 
 @db_periodic_task(crontab(minute="0", hour="3"))
-@lock_task("nightly-checks")
+@leased("nightly-checks")
 def nightly_checks() -> bool | None:
     """At 03:00: mail the configuration, disk usage and consistency report to the operators."""
     def work() -> bool:

@@ -19,11 +19,10 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from huey.exceptions import TaskLockedException
 
 from crds_server.catalog import adopting, contexts, records, versioning
 from crds_server.catalog.models import AuditEntry, File
-from crds_server.jobs.engine import HUEY
+from crds_server.jobs.engine import LeaseHeld, held
 from crds_server.reprocessing import actions as reprocessing
 from crds_server.reprocessing import tasks as reprocessing_tasks
 from crds_server.reprocessing.errors import ReprocessingError
@@ -36,9 +35,7 @@ from .source import Source
 log = logging.getLogger(__name__)
 POINTERS = ("latest", "edit", "versions")
 USER = "replica"
-LOCK = "replicate"
-# Made at import, so the job consumer's --flush-locks (crds-server run) clears it after a crash.
-_lock = HUEY.lock_task(LOCK)
+LOCK = "replicate"  # a lease (jobs/leases.py): a killed catch-up holds it only until it expires
 
 
 @dataclass
@@ -80,12 +77,12 @@ def catch_up(source_url: str, *, workers: int = 4, keep_contexts: int = 0,
     _refuse_other_source(url)
     start = time.monotonic()
     try:
-        # One catch-up at a time, whether the command or the periodic job runs it: a Huey lock,
-        # seen by every consumer and command sharing the job store.
-        with _lock:
+        # One catch-up at a time, whether the command or the periodic job runs it: a lease in
+        # the database, seen by every consumer and command.
+        with held(LOCK):
             report = _catch_up(Source(url, settings.OBSERVATORY, timeout), workers, keep_contexts,
                                calvers, progress)
-    except TaskLockedException as exc:
+    except LeaseHeld as exc:
         raise ReplicaError(f"Another catch-up with {url} is running (lock '{LOCK}').") from exc
     except ReplicaError as exc:
         _record_failure(url, str(exc))

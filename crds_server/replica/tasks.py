@@ -15,7 +15,7 @@ from .errors import ReplicaError
 log = logging.getLogger(__name__)
 
 
-@db_periodic_task(crontab(minute="*/5"))  # catch_up itself takes the "replicate" lock
+@db_periodic_task(crontab(minute="*/5"))  # catch_up itself takes the "replicate" lease
 def follow_source() -> str | None:
     """When CRDS_SERVER_REPLICA_OF is set: one catch-up with the source (a failure changes nothing)."""
     if not settings.REPLICA_OF:

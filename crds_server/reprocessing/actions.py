@@ -29,7 +29,8 @@ from .errors import ReprocessingError, ResultsNotReady
 from .models import DONE, FAILED, QUEUED, RUNNING, AffectedChunk, AffectedRun
 
 log = logging.getLogger(__name__)
-HEARTBEAT_SECONDS = 10.0  # between heartbeats: far below AFFECTED_STALE_SECONDS, few writes
+# Between heartbeats: far below AFFECTED_STALE_SECONDS (settings), few writes.
+HEARTBEAT_SECONDS = float(getattr(settings, "AFFECTED_HEARTBEAT_SECONDS", 10.0))
 
 
 def chunk_size() -> int:
@@ -162,7 +163,7 @@ def _beat(chunk: AffectedChunk, token: str) -> bool:
 def requeue_stale(now: datetime.datetime | None = None) -> list[int]:
     """Hand back running chunks whose consumer stopped beating; fail those tried too often."""
     now = now or timezone.now()
-    limit = now - datetime.timedelta(seconds=int(getattr(settings, "AFFECTED_STALE_SECONDS", 600)))
+    limit = now - datetime.timedelta(seconds=float(getattr(settings, "AFFECTED_STALE_SECONDS", 45)))
     most = int(getattr(settings, "AFFECTED_MAX_ATTEMPTS", 3))
     requeued = []
     for chunk in AffectedChunk.objects.filter(status=RUNNING, heartbeat__lt=limit).select_related("run"):

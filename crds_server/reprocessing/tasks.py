@@ -1,10 +1,10 @@
-"""Affected-datasets jobs: one job per chunk, and the monitor every 5 minutes."""
+"""Affected-datasets jobs: one job per chunk, the monitor every 5 minutes, the requeue every minute."""
 
 from __future__ import annotations
 
 from huey import crontab
 
-from crds_server.jobs.engine import db_periodic_task, db_task, lock_task
+from crds_server.jobs.engine import db_periodic_task, db_task, leased
 
 from . import actions
 
@@ -23,7 +23,14 @@ def enqueue(chunk_ids: list[int]) -> int:
 
 
 @db_periodic_task(crontab(minute="*/5"))
-@lock_task("monitor-reprocessing")
+@leased("monitor-reprocessing")
 def monitor_reprocessing() -> int:
     """Start affected-datasets runs for new latest contexts; requeue chunks of dead consumers."""
     return enqueue(actions.monitor())
+
+
+@db_periodic_task(crontab(minute="*"))
+@leased("requeue-stale-chunks")
+def requeue_stale_chunks() -> int:
+    """Every minute: give chunks whose consumer died (stale heartbeat) a job, for an idle consumer."""
+    return enqueue(actions.requeue_stale())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from huey import crontab
 
-from crds_server.jobs.engine import db_periodic_task, db_task, lock_task
+from crds_server.jobs.engine import db_periodic_task, db_task, leased
 
 from . import actions, recovery
 
@@ -16,14 +16,14 @@ def process_submission(submission_id: str) -> str:
 
 
 @db_periodic_task(crontab(minute="*"))
-@lock_task("recover-stuck-submissions")
+@leased("recover-stuck-submissions")
 def recover_stuck_submissions() -> list[str]:
     """Requeue submissions whose worker died mid-way; fail them after repeated interruptions."""
     return recovery.recover_stuck()
 
 
 @db_periodic_task(crontab(minute="*/10"))
-@lock_task("expire-stale-submissions")
+@leased("expire-stale-submissions")
 def expire_stale_submissions() -> list[str]:
     """Cancel submissions nobody confirmed or cancelled in time."""
     return recovery.expire_stale()

@@ -36,8 +36,9 @@ class Command(BaseCommand):
             os.environ.setdefault("CRDS_SERVER_PUBLIC_URL", f"http://{bind}")
         children = [subprocess.Popen(self._gunicorn(bind, workers))]
         if not no_jobs:
-            # A killed consumer must not leave periodic-task locks held for ever.
-            consumer = [sys.executable, "-m", "crds_server", "run_huey", "--flush-locks"]
+            # Every consumer runs the scheduler: each periodic task is enqueued once per tick
+            # across consumers, and its lease expires if a consumer dies (jobs/leases.py).
+            consumer = [sys.executable, "-m", "crds_server", "run_huey"]
             children.append(subprocess.Popen(consumer))
         stopping = []
 
