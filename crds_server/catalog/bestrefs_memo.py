@@ -93,6 +93,7 @@ _tables: LRU[dict] = LRU(256)
 _NOT_KEPT = object()
 _FAILED = object()  # kept for (values, date position): the library's selection fails there
 _tokens: dict[tuple, int] = {}
+_token_lock = threading.Lock()
 
 
 def forget() -> None:
@@ -125,6 +126,8 @@ def _build_plan(mapping: Any, token: tuple[str, str]) -> Plan | None:
     if shape is None:
         return None
     date_keys, dates, reader = shape
+    if {k.lower() for k in date_keys} & set(mapping._parkey_relevance_exprs):
+        return None  # a relevance rule could turn the date into N/A before the selection
     names = _expression_names(mapping)
     if names is None:
         return None
@@ -195,7 +198,8 @@ def for_header(plan: Plan, header_keys: Any) -> Plan | None:
             return None
         keys |= spelled
     value_keys = tuple(sorted(keys))
-    token = _tokens.setdefault((*plan.token, value_keys), len(_tokens))
+    with _token_lock:  # one number per (rmap, checksum, keys), even with two threads at once
+        token = _tokens.setdefault((*plan.token, value_keys), len(_tokens))
     return dataclasses.replace(plan, value_keys=value_keys, token=token)
 
 
