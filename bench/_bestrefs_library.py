@@ -8,12 +8,17 @@ CRDS_SERVER_URL already set (see common.library_env).
 Loads the context and runs every header once (untimed: the library loads
 each .rmap on first use), then times `hv_best_references` over every header
 (median of 3 passes), then `SINGLE_CALLS` single calls one by one, and writes the results
-and timings to OUT.json.
+and timings to OUT.json.  Every pass gives each header a fresh value of IGNORED, a
+keyword no rule reads, as the server's passes do; the results are those of the value
+IGNORED_LAST, the one of the server's last timed pass.
 """
 
 import json
 import sys
 import time
+
+IGNORED = "XBENCHROUND"
+IGNORED_LAST = "round-2"
 
 
 def main() -> None:
@@ -33,12 +38,12 @@ def main() -> None:
             return [False, f"FAILED: {exc}"]
 
     # The library loads each .rmap lazily on first use: one untimed pass first.
-    results = {item["id"]: one(item["header"]) for item in items}
+    results = {item["id"]: one(dict(item["header"], **{IGNORED: IGNORED_LAST})) for item in items}
     runs = []
-    for _ in range(3):
+    for round_ in range(3):
         start = time.perf_counter()
         for item in items:
-            one(item["header"])
+            one(dict(item["header"], **{IGNORED: f"library-{round_}"}))
         runs.append(time.perf_counter() - start)
     bulk_seconds = sorted(runs)[1]
 

@@ -4,7 +4,11 @@
 1. Bulk: `get_best_references_by_header_map` in batches of BATCH headers,
    one client at a time (and, for information, two clients at once: the
    server has two workers), vs `hv_best_references` in a loop in-process.
-   Throughput in headers/s both ways and the ratio (goal >= 0.9x).
+   Every pass (warm-up and timed, both sides) gives each header a fresh
+   value of a keyword no rule reads, so no whole-header answer can be
+   replayed: what the server may share is only each type's answer for the
+   values its rules match on.  Throughput in headers/s both ways and the
+   ratio (goal >= 1.2x).
 2. Single call: `get_best_references` on a new connection per call (the
    client's urllib opens one per call), median and p95 over CALLS calls, vs
    the same single call in-process; the difference is the server overhead.
@@ -29,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
 CONTEXT = "hst.pmap"
+IGNORED = "XBENCHROUND"  # a keyword no rule reads (as _bestrefs_library.IGNORED)
 DATASETS = int(os.environ.get("BENCH_DATASETS", "2000"))
 BATCH = int(os.environ.get("BENCH_BATCH", "500"))
 CALLS = int(os.environ.get("BENCH_CALLS", "200"))
@@ -53,6 +58,12 @@ def by_header_map(port: int, batches: list[dict]) -> dict:
     for batch in batches:
         results.update(post(port, "get_best_references_by_header_map", [CONTEXT, batch]))
     return results
+
+
+def fresh_batches(items: list[dict], value: str) -> list[dict]:
+    """The headers in batches of BATCH, each with IGNORED = `value` (new for every pass)."""
+    return [{d["id"]: dict(d["header"], **{IGNORED: value}) for d in items[i:i + BATCH]}
+            for i in range(0, len(items), BATCH)]
 
 
 def parallel(port: int, batches: list[dict], clients: int) -> dict:
@@ -109,26 +120,29 @@ def main() -> None:
     library = json.loads(out.read_text())
 
     warm_up(server.port, items[0]["header"], workers)
-    batches = [{d["id"]: d["header"] for d in items[i:i + BATCH]} for i in range(0, len(items), BATCH)]
     common.step("server: untimed passes so that every worker has loaded every .rmap")
-    for _ in range(2):
-        parallel(server.port, batches, workers)
+    for index in range(2):
+        parallel(server.port, fresh_batches(items, f"warm-{index}"), workers)
 
-    common.step(f"server: {len(items)} headers in {len(batches)} batches of {BATCH}, one client")
+    batches = fresh_batches(items, "round-0")
+    common.step(f"server: {len(items)} headers in {len(batches)} batches of {BATCH}, one client, "
+                f"a fresh {IGNORED} value each pass")
     runs = []
-    for _ in range(3):
+    busy = common.busy_fraction()
+    for index in range(3):
+        batches = fresh_batches(items, f"round-{index}")  # round-2 matches the library's results
         seconds, served = common.timed(by_header_map, server.port, batches)
         runs.append(seconds)
     seconds = common.median(runs)
     common.step(f"server: the same with {workers} clients at once")
-    par_seconds, _ = common.timed(parallel, server.port, batches, workers)
+    par_seconds, _ = common.timed(parallel, server.port, fresh_batches(items, "parallel"), workers)
 
     lib_rate = len(items) / library["bulk_seconds"]
     srv_rate = len(items) / seconds
     ratio = srv_rate / lib_rate
     report.row("bulk by_header_map, 1 client (headers/s)", common.fmt_rate(srv_rate, "h/s"),
-               common.fmt_rate(lib_rate, "h/s"), f"{ratio:.2f}x", ">= 0.9x",
-               common.verdict(ratio >= 0.9))
+               common.fmt_rate(lib_rate, "h/s"), f"{ratio:.2f}x", ">= 1.2x",
+               common.verdict(ratio >= 1.2))
     par_rate = len(items) / par_seconds
     report.row(f"bulk by_header_map, {workers} clients (headers/s)", common.fmt_rate(par_rate, "h/s"),
                common.fmt_rate(lib_rate, "h/s"), f"{par_rate / lib_rate:.2f}x", "(info)")
@@ -157,12 +171,13 @@ def main() -> None:
     med, tail = common.median(single) * 1000, common.p95(single) * 1000
     lib_med, lib_tail = common.median(library["single"]) * 1000, common.p95(library["single"]) * 1000
     report.row("single get_best_references median (ms)", f"{med:.2f} ms", f"{lib_med:.2f} ms",
-               f"+{med - lib_med:.2f} ms", "(overhead)")
+               f"{med - lib_med:+.2f} ms", "<= +1 ms", common.verdict(med - lib_med <= 1.0))
     report.row("single get_best_references p95 (ms)", f"{tail:.2f} ms", f"{lib_tail:.2f} ms",
-               f"+{tail - lib_tail:.2f} ms", "(overhead)")
+               f"{tail - lib_tail:+.2f} ms", "(overhead)")
     report.note(f"{len(items)} synthetic datasets (make_datasets.py seed 7); server: {workers} gunicorn "
                 f"workers; library: one process; both warmed by untimed passes (the library loads .rmaps "
-                f"lazily), bulk times are the median of 3 passes")
+                f"lazily), bulk times are the median of 3 passes, each with a fresh {IGNORED} value; "
+                f"machine busy {busy:.0%} (other processes) when the timed passes began")
     report.save()
 
 

@@ -2,7 +2,9 @@
 
 The steps are the library's own local-mode steps (`heavy_client`): condition
 the header, choose the types that apply, minimise the header, then ask the
-loaded context.  The result is what the library gives, error strings included.
+loaded context.  The result is what the library gives, error strings included;
+the last step shares each type's answer across datasets that ask its rules the
+same question (`bestrefs_memo`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 from crds.core import utils
 
-from . import loader
+from . import bestrefs_memo, loader
 from .errors import BadContextError
 
 
@@ -47,7 +49,7 @@ def best_references(context: str, header: dict[str, str], reftypes: list[str] | 
         applicable = set(pmap.locate.header_to_reftypes(conditioned, context))
         include = list(set(pmap.get_filekinds(conditioned)) & applicable)
     minimized = pmap.minimize_header(conditioned)
-    return pmap.get_best_references(minimized, include=include)
+    return bestrefs_memo.best_references(pmap, minimized, include)
 
 
 def best_references_map(context: str, headers: dict[str, Any], reftypes: list[str] | None) -> dict:

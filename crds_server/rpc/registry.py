@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -48,12 +49,17 @@ def method(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+@functools.cache
+def _signature(func: Callable[..., Any]) -> inspect.Signature:
+    return inspect.signature(func)  # ~30 us per call otherwise; methods never change
+
+
 def call(name: str, params: list[Any]) -> Any:
     """Call method `name` with positional `params`, checking the parameter count."""
     func = METHODS.get(name)
     if func is None:
         raise UnknownMethod(f"Unknown JSON-RPC method '{name}'.")
-    signature = inspect.signature(func)
+    signature = _signature(func)
     try:
         signature.bind(*params)
     except TypeError as exc:
