@@ -132,7 +132,8 @@ def consumers(home: Path, count: int, new: str, extra: dict[str, str]) -> tuple[
             proc.wait(timeout=60)
     seconds, status, chunks, busy = done.stdout.split()[-4:]
     found = json.loads(out.read_text())
-    detail = f"{status}, {chunks} chunks, {float(busy):.1f} s in chunks, plan {found['plan']:.2f} s"
+    detail = (f"{status}, {chunks} chunks, {float(busy):.1f} s in chunks, plan {found['plan']:.2f} s "
+              f"(chunks {found['plan_chunks']:.2f} s)")
     return float(seconds), found, detail
 
 
