@@ -196,7 +196,7 @@ def main() -> None:
         scale = args.count / len(only) if only else 1.0  # the library's time scaled to every dataset
         report.row(f"{change} change: library in-process" + (f", first {len(only):,}" if only else ""),
                    f"{base:.1f} s", "", "", "", f"{compared:,} compared, {len(expected):,} affected"
-                   + (f"; x{scale:.0f} = {base * scale:.0f} s for all" if only else ""))
+                   + (f"; x{scale:.1f} = {base * scale:.0f} s for all" if only else ""))
         first = None
         for count in (int(c) for c in args.consumers.split(",")):
             seconds, found, detail = consumers(home, count, new, extra)
