@@ -2,6 +2,7 @@
 
     python _affected_contexts.py OLD INSTRUMENT FILEKIND REPLACED SERIAL   # one type
     python _affected_contexts.py OLD INSTRUMENT all - SERIAL                # every type
+    python _affected_contexts.py OLD all all - SERIAL                       # every instrument
 
 Runs with the server's settings (CRDS_SERVER_HOME) and catalogs the new
 mappings like tests/web_helpers.derive_context.  One type: the reference
@@ -9,7 +10,8 @@ REPLACED becomes the next reference of the same rmap, so every dataset whose
 best reference was REPLACED gets another file.  Every type: in each rmap of
 INSTRUMENT every reference becomes the next one of that rmap (sorted, the last
 becomes the first), so every dataset with a found reference of any type is
-affected.  Prints "OLD NEW".
+affected.  Every instrument: the every-type change in each instrument of OLD.
+Prints "OLD NEW".
 """
 
 from __future__ import annotations
@@ -22,6 +24,20 @@ import django
 
 
 def derive(builder, old: str, instrument: str, filekind: str, replaced: str, serial: str) -> str:
+    from crds_server.catalog import loader
+
+    pmap = loader.get_mapping(old)
+    instruments = sorted(pmap.selections) if instrument == "all" else [instrument]
+    new_imaps = {name: derive_imap(builder, old, name, filekind, replaced, serial)
+                 for name in instruments}
+    new_pmap = f"{pmap.observatory}_{serial}.pmap"
+    builder.add_derived_mapping(old, new_pmap, selections=new_imaps,
+                                description=f"Replaced {instrument} {filekind} references")
+    return new_pmap
+
+
+def derive_imap(builder, old: str, instrument: str, filekind: str, replaced: str, serial: str) -> str:
+    """The new .imap of `instrument` with its rmaps' references replaced (and those rmaps)."""
     from crds_server.catalog import loader
 
     store = Path(builder.settings.FILE_CACHE) / "mappings" / builder.settings.OBSERVATORY
@@ -48,10 +64,7 @@ def derive(builder, old: str, instrument: str, filekind: str, replaced: str, ser
         selections[kind] = new_rmap
     new_imap = f"{imap.observatory}_{instrument}_{serial}.imap"
     builder.add_derived_mapping(imap.basename, new_imap, selections=selections, instrument=instrument)
-    new_pmap = f"{imap.observatory}_{serial}.pmap"
-    builder.add_derived_mapping(old, new_pmap, selections={instrument: new_imap},
-                                description=f"Replaced {instrument} {filekind} references")
-    return new_pmap
+    return new_imap
 
 
 def main() -> None:

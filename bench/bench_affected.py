@@ -1,19 +1,28 @@
-"""Affected datasets over synthetic datasets for a one-type and an all-types change (not a test).
+"""Affected datasets over synthetic datasets for one-type, all-types and all-instruments changes.
 
-For each change, times the server's run (plan, one job per chunk, N running
-`crds-server run_huey` consumer processes until the run is finished) with
-1, 2 and 4 consumers, against the crds library's own bestrefs comparison of
-the two contexts on the same headers in one process; prints the ratios and
-checks that the server's affected datasets and types are the library's
-(mismatches must be 0).
+Not a test.  For each change, times the server's run (plan, one job per chunk,
+N running `crds-server run_huey` consumer processes until the run is finished)
+with 1, 2 and 4 consumers, against the crds library's own bestrefs comparison
+of the two contexts on the same headers in one process; prints the ratios,
+the plan's seconds, each consumer's wall and CPU seconds in chunks and its
+idle seconds, and checks that the server's affected datasets and types are
+the library's (mismatches must be 0).
 
-    .venv/bin/python bench/bench_affected.py [COUNT] [--consumers 1,2,4] [--changes one,all]
-                                             [--postgres]
+    .venv/bin/python bench/bench_affected.py [COUNT] [--consumers 1,2,4] [--changes one,all,every]
+                                             [--library-sample N] [--postgres]
 
-The changes (bench/_affected_contexts.py), both from hst.pmap:
-  one  ACS ATODTAB: the reference most synthetic ACS headers select
-       (kcb1734ij_a2d.fits, about half of them) is replaced by another file.
-  all  every ACS rmap (17 types): each reference becomes the next one of its rmap.
+The changes (bench/_affected_contexts.py), all from hst.pmap:
+  one    ACS ATODTAB: the reference most synthetic ACS headers select
+         (kcb1734ij_a2d.fits, about half of them) is replaced by another file.
+  all    every ACS rmap (17 types): each reference becomes the next one of its rmap.
+  every  the same in every rmap of every instrument: every dataset is compared.
+
+--library-sample N: run the library on the first N datasets only and count
+mismatches on those (the library alone takes over an hour on an every-instrument
+change of 1,000,000 datasets).  The goal run (on a quiet machine):
+
+    .venv/bin/python bench/bench_affected.py 1000000 --changes every --consumers 1,2 \
+        --library-sample 100000
 
 --postgres: PostgreSQL (a fresh database `crds_bench_affected_COUNT` on
 BENCH_POSTGRES, default postgres://postgres@127.0.0.1:5432) and Redis job
@@ -46,7 +55,8 @@ from common import (
 )
 
 CHANGES = {"one": ("acs", "atodtab", "kcb1734ij_a2d.fits", "9001"),
-           "all": ("acs", "all", "-", "9002")}
+           "all": ("acs", "all", "-", "9002"),
+           "every": ("all", "all", "-", "9003")}
 OLD = "hst.pmap"
 
 
@@ -99,7 +109,7 @@ def library(home: Path, new: str, data: Path) -> tuple[float, dict[str, list[str
 
 
 def consumers(home: Path, count: int, new: str, extra: dict[str, str]) -> tuple[float, dict, str]:
-    """Start `count` consumers, wait until they are up, time the run; ({id: types}, detail)."""
+    """Start `count` consumers, wait until they are up, time the run; (seconds, drive's JSON, detail)."""
     logs = [open(workdir() / f"consumer-{i}.log", "w+") for i in range(count)]
     # One worker each (the work is CPU-bound); --max-delay 1: an idle SQLite consumer polls
     # at most every second (huey's default backs off to 10 s).
@@ -121,13 +131,46 @@ def consumers(home: Path, count: int, new: str, extra: dict[str, str]) -> tuple[
         for proc in procs:
             proc.wait(timeout=60)
     seconds, status, chunks, busy = done.stdout.split()[-4:]
-    detail = f"{status}, {chunks} chunks, {float(busy):.1f} s in chunks"
-    return float(seconds), json.loads(out.read_text()), detail
+    found = json.loads(out.read_text())
+    detail = (f"{status}, {chunks} chunks, {float(busy):.1f} s in chunks, plan {found['plan']:.2f} s "
+              f"(chunks {found['plan_chunks']:.2f} s)")
+    return float(seconds), found, detail
 
 
-def mismatches(library_ids: dict[str, list[str]], server_ids: dict[str, list[str]]) -> int:
-    """Datasets affected on one side only or with other types (compound ids -> product ids)."""
+def sample(data: Path, size: int | None) -> tuple[Path, set[str] | None]:
+    """The first `size` datasets of `data` as a file, and their ids (all of `data`: None)."""
+    if not size:
+        return data, None
+    path = workdir() / f"{data.stem}-first-{size}.jsonl"
+    ids = set()
+    with open(data) as source, open(path, "w") as out:
+        for line in source:
+            if len(ids) == size:
+                break
+            if line.strip():
+                ids.add(json.loads(line)["id"])
+                out.write(line)
+    return path, ids
+
+
+def consumer_rows(report: Report, label: str, found: dict) -> None:
+    """One row per consumer: wall vs CPU seconds in chunks, idle between chunks and at the end."""
+    for row in found["consumers"]:
+        report.row(f"{label}: {row['consumer']}", f"{row['wall']:.1f} s wall", f"{row['cpu']:.1f} s CPU",
+                   f"{row['cpu'] / row['wall']:.2f}" if row["wall"] else "", "",
+                   f"{row['chunks']} chunks, {row['datasets']:,} datasets, idle {row['between']:.1f} s "
+                   f"between chunks, {row['tail']:.1f} s at the end")
+
+
+def mismatches(library_ids: dict[str, list[str]], server_ids: dict[str, list[str]],
+               only: set[str] | None = None) -> int:
+    """Datasets affected on one side only or with other types (compound ids -> product ids).
+
+    `only`: the library's sample; the server's other datasets are not counted.
+    """
     ours = {ident.split(":")[0]: types for ident, types in server_ids.items()}
+    if only is not None:
+        ours = {ident: types for ident, types in ours.items() if ident in only}
     return sum(ours.get(i) != library_ids.get(i) for i in set(ours) | set(library_ids))
 
 
@@ -137,6 +180,7 @@ def main() -> None:
     parser.add_argument("count", type=int, nargs="?", default=100_000)
     parser.add_argument("--consumers", default="1,2,4")
     parser.add_argument("--changes", default="one,all")
+    parser.add_argument("--library-sample", type=int, default=0)
     parser.add_argument("--postgres", action="store_true")
     args = parser.parse_args()
     storage = "PostgreSQL + Redis" if args.postgres else "SQLite"
@@ -147,17 +191,22 @@ def main() -> None:
     home = setup_home(args.count, data, extra, report)
     for change in args.changes.split(","):
         new = f"hst_{CHANGES[change][3]}.pmap"
-        base, expected, compared = library(home, new, data)
-        report.row(f"{change}-type change: library in-process", f"{base:.1f} s", "",
-                   "", "", f"{compared:,} compared, {len(expected):,} affected")
+        subset, only = sample(data, args.library_sample)
+        base, expected, compared = library(home, new, subset)
+        scale = args.count / len(only) if only else 1.0  # the library's time scaled to every dataset
+        report.row(f"{change} change: library in-process" + (f", first {len(only):,}" if only else ""),
+                   f"{base:.1f} s", "", "", "", f"{compared:,} compared, {len(expected):,} affected"
+                   + (f"; x{scale:.1f} = {base * scale:.0f} s for all" if only else ""))
         first = None
         for count in (int(c) for c in args.consumers.split(",")):
             seconds, found, detail = consumers(home, count, new, extra)
             first = first or seconds
-            wrong = mismatches(expected, found)
-            report.row(f"{change}-type change: {count} consumer(s)", f"{seconds:.1f} s", f"{base:.1f} s",
-                       f"{base / seconds:.2f}", f"x{first / seconds:.2f} vs 1 consumer",
-                       f"{len(found):,} affected, {wrong} mismatches; {detail}")
+            wrong = mismatches(expected, found["affected"], only)
+            report.row(f"{change} change: {count} consumer(s)", f"{seconds:.1f} s", f"{base * scale:.1f} s",
+                       f"{base * scale / seconds:.2f}", f"x{first / seconds:.2f} vs 1 consumer",
+                       f"{len(found['affected']):,} affected, {wrong} mismatches"
+                       + (" (on the sample)" if only else "") + f"; {detail}")
+            consumer_rows(report, f"{change} change, {count} consumer(s)", found)
     report.save()
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime
 import logging
+import os
+import socket
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -23,7 +25,7 @@ from django.utils import timezone
 from crds_server.catalog.models import ContextHistory, File
 from crds_server.datasets.models import Dataset
 
-from . import report
+from . import planning, report
 from .compare import Comparison
 from .errors import ReprocessingError, ResultsNotReady
 from .models import DONE, FAILED, QUEUED, RUNNING, AffectedChunk, AffectedRun
@@ -33,8 +35,9 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = float(getattr(settings, "AFFECTED_HEARTBEAT_SECONDS", 10.0))
 
 
-def chunk_size() -> int:
-    return int(getattr(settings, "AFFECTED_CHUNK_SIZE", 5000))
+def consumer_name() -> str:
+    """This consumer as the accounting names it: "host:pid" (read per call: workers may fork)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def detect_transitions() -> list[AffectedRun]:
@@ -73,7 +76,8 @@ def plan(run: AffectedRun) -> list[int]:
     """Diff the contexts, split the affected instruments' datasets into chunks; returns chunk ids.
 
     Only a queued run is planned (a conditional update makes it running), so
-    two monitors never plan one run twice.
+    two monitors never plan one run twice.  The ids come costliest first, the
+    order to queue them in (`planning`).
     """
     if AffectedRun.objects.filter(pk=run.pk, status=QUEUED).update(
             status=RUNNING, started=timezone.now()) != 1:
@@ -87,21 +91,12 @@ def plan(run: AffectedRun) -> list[int]:
     affected = {instr.lower(): sorted(types) for instr, types in affected.items()}
     with transaction.atomic():
         AffectedChunk.objects.filter(run=run).delete()
-        chunks = [c for instr in sorted(affected) for c in _chunks(run, instr)]
+        chunks = planning.chunks(run, affected)
         AffectedChunk.objects.bulk_create(chunks, batch_size=1000)
         AffectedRun.objects.filter(pk=run.pk).update(
             affected=affected, chunks_total=len(chunks), datasets_total=sum(c.size for c in chunks))
     finish_if_complete(run)
-    return list(AffectedChunk.objects.filter(run=run).values_list("pk", flat=True))
-
-
-def _chunks(run: AffectedRun, instrument: str) -> list[AffectedChunk]:
-    ids = list(Dataset.objects.filter(instrument=instrument.upper()).order_by("pk")
-               .values_list("pk", flat=True))
-    size = chunk_size()
-    return [AffectedChunk(run=run, instrument=instrument, first_id=part[0], last_id=part[-1],
-                          size=len(part))
-            for part in (ids[i:i + size] for i in range(0, len(ids), size))]
+    return list(AffectedChunk.objects.filter(run=run).order_by("-cost", "pk").values_list("pk", flat=True))
 
 
 def claim(chunk_id: int, token: str) -> bool:
@@ -111,8 +106,9 @@ def claim(chunk_id: int, token: str) -> bool:
 
 
 def claim_next(run: AffectedRun, token: str) -> AffectedChunk | None:
-    """Claim any queued chunk of `run`."""
-    for chunk_id in AffectedChunk.objects.filter(run=run, status=QUEUED).values_list("pk", flat=True):
+    """Claim the costliest queued chunk of `run`."""
+    queued = AffectedChunk.objects.filter(run=run, status=QUEUED).order_by("-cost", "pk")
+    for chunk_id in queued.values_list("pk", flat=True):
         if claim(chunk_id, token):
             return AffectedChunk.objects.get(pk=chunk_id)
     return None
@@ -130,8 +126,11 @@ def run_chunk(chunk_id: int) -> bool:
 
 
 def process(chunk: AffectedChunk, token: str) -> bool:
-    """Compare every dataset of a claimed chunk; True when this consumer's result was kept."""
-    run, start = chunk.run, time.monotonic()
+    """Compare every dataset of a claimed chunk; True when this consumer's result was kept.
+
+    The kept result names this consumer and its wall and CPU (thread) seconds.
+    """
+    run, start, cpu, started = chunk.run, time.monotonic(), time.thread_time(), timezone.now()
     comparison = Comparison(run.old_context, run.new_context, run.affected)
     rows = (Dataset.objects.filter(instrument=chunk.instrument.upper(),
                                    pk__gte=chunk.first_id, pk__lte=chunk.last_id)
@@ -152,7 +151,8 @@ def process(chunk: AffectedChunk, token: str) -> bool:
     errors = comparison.errors()
     return AffectedChunk.objects.filter(pk=chunk.pk, status=RUNNING, claim=token).update(
         status=DONE, affected=affected, errors=errors, error_count=sum(errors.values()),
-        seconds=time.monotonic() - start, heartbeat=timezone.now()) == 1
+        seconds=time.monotonic() - start, cpu_seconds=time.thread_time() - cpu, consumer=consumer_name(),
+        started=started, finished=timezone.now(), heartbeat=timezone.now()) == 1
 
 
 def _beat(chunk: AffectedChunk, token: str) -> bool:

@@ -53,7 +53,10 @@ class AffectedChunk(models.Model):
 
     A consumer owns a chunk while `status` is running and `claim` is its
     token; `heartbeat` shows it is alive.  `affected` is {compound id:
-    [changed filekind, ...]}; `errors` is {unique error: count}.
+    [changed filekind, ...]}; `errors` is {unique error: count}.  `cost` is
+    the plan's estimate (datasets times compared types), biggest done first.
+    The consumer that kept the result ("host:pid") records when it started
+    and finished, its wall `seconds` and the `cpu_seconds` its thread used.
     """
 
     run = models.ForeignKey(AffectedRun, on_delete=models.CASCADE, related_name="chunks")
@@ -69,7 +72,12 @@ class AffectedChunk(models.Model):
     errors = models.JSONField(default=dict)
     error_count = models.IntegerField(default=0)
     error_details = models.TextField(blank=True, default="")
+    cost = models.BigIntegerField(default=0)
+    consumer = models.CharField(max_length=128, blank=True, default="")
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
     seconds = models.FloatField(default=0)
+    cpu_seconds = models.FloatField(default=0)
 
     class Meta:
         ordering = ["run", "instrument", "first_id"]

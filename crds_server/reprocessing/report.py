@@ -9,6 +9,8 @@ from django.conf import settings
 
 from crds_server.notify.actions import send_notice
 
+from . import summary
+
 MAX_LINES = 1000  # the legacy summary was cut to about this many lines
 RULE = "-" * 110
 
@@ -38,6 +40,7 @@ def text(run: Any, ids: list[str]) -> str:
              " " + pprint.pformat(run.affected),
              f"Computing bestrefs for db datasets for {sorted(run.affected)}",
              f"Datasets compared = {run.datasets_total} in {run.chunks_total} chunks",
+             *_consumers(run),
              "Updated exposure counts:", " " + pprint.pformat(run.update_counts),
              f"Affected products = {run.affected_products}",
              f"Unique error types: {len(run.error_summary.splitlines())}",
@@ -49,6 +52,13 @@ def text(run: Any, ids: list[str]) -> str:
     if len(lines) > MAX_LINES:
         lines = lines[:MAX_LINES - 1] + ["... (truncated)"]
     return "\n".join(lines)
+
+
+def _consumers(run: Any) -> list[str]:
+    lines = summary.consumer_lines(run) if run.pk else []
+    if not lines:
+        return []
+    return ["Consumers (wall and CPU seconds in chunks, idle seconds):", *(" " + x for x in lines)]
 
 
 def notify(run: Any) -> int:
