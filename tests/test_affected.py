@@ -195,3 +195,16 @@ def test_the_schedule_runs_every_periodic_task_at_its_times():
         for task in HUEY.read_periodic(start + datetime.timedelta(minutes=minute)):
             seen.setdefault(task.name, set()).add(minute)
     assert seen == SCHEDULE
+
+
+def test_the_plan_diffs_loaded_contexts_exactly_as_the_librarys_get_affected(transition, settings):
+    from crds import diff as crds_diff
+
+    from crds_server.reprocessing.affected_types import affected_types
+
+    old, new = transition
+    for a, b in ((old, new), (new, old), (old, old)):
+        library = crds_diff.get_affected(a, b, include_header_diffs=True, hide_boring_diffs=True,
+                                         observatory=settings.OBSERVATORY)
+        assert affected_types(a, b) == {i.lower(): sorted(t) for i, t in library.items()}
+    assert affected_types(old, new) == {"acs": ["darkfile"]}

@@ -16,7 +16,6 @@ import time
 import uuid
 from collections import Counter, defaultdict
 
-from crds import diff as crds_diff
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -26,6 +25,7 @@ from crds_server.catalog.models import ContextHistory, File
 from crds_server.datasets.models import Dataset
 
 from . import planning, report
+from .affected_types import affected_types
 from .compare import Comparison
 from .errors import ReprocessingError, ResultsNotReady
 from .models import DONE, FAILED, QUEUED, RUNNING, AffectedChunk, AffectedRun
@@ -83,12 +83,10 @@ def plan(run: AffectedRun) -> list[int]:
             status=RUNNING, started=timezone.now()) != 1:
         return []
     try:
-        affected = crds_diff.get_affected(run.old_context, run.new_context, include_header_diffs=True,
-                                          hide_boring_diffs=True, observatory=settings.OBSERVATORY)
+        affected = affected_types(run.old_context, run.new_context)
     except Exception as exc:
         _fail(run, f"Mapping differences could not be computed: {exc}")
         return []
-    affected = {instr.lower(): sorted(types) for instr, types in affected.items()}
     with transaction.atomic():
         AffectedChunk.objects.filter(run=run).delete()
         chunks = planning.chunks(run, affected)
