@@ -160,3 +160,21 @@ def test_an_address_naming_a_filter_or_a_star_lists_every_extension(client, acti
 def test_a_search_alone_keeps_the_pmap_default(client, activity):
     rows = client.get("/recent_activity/", {"search": "darks"}).content.decode().split("<tbody>", 1)[1]
     assert "hst_0002.pmap" in rows and "x_drk.fits" not in rows
+
+
+def _history_table(page: str, heading: str) -> str:
+    section = page[page.index(heading):]
+    return section[section.index("<table>"):section.index("</table>")]
+
+
+def test_the_home_context_history_has_the_full_pages_columns_and_rows(client, eras):
+    home = _history_table(client.get("/").content.decode(), "<h2>Context history</h2>")
+    full = _history_table(client.get("/context_history/").content.decode(), "<h2>Eras</h2>")
+    assert home.split("</thead>")[0] == full.split("</thead>")[0]  # same columns, with Status and Diff
+    assert '<th scope="col">Status</th>' in home and '<button type="submit"' in home
+    assert home.count('name="context" value=') == 4 and home.count('class="latest"') == 1
+    page = client.get("/").content.decode()
+    assert 'action="/diff/" aria-label="Diff two contexts of the history"' in page
+    newest = re.findall(r"<tr><td>(.*?)</td>", full)[:4]
+    assert re.findall(r"<tr><td>(.*?)</td>", home) == newest
+

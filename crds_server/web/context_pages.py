@@ -32,7 +32,8 @@ def context_history(request: HttpRequest) -> HttpResponse:
         "start_date", "context", "description", "user")
     shown = listing(request.GET, rows, ("context", "description", "user"), PER_PAGE)
     return _cached(request, render(request, "web/context_history.html", {
-        "page": shown.page, "listing": shown, "query": _links(request), "latest": contexts.pointer("latest")},
+        "page": shown.page, "listing": shown, "query": _links(request), "latest": contexts.pointer("latest"),
+        "newest_first": shown.page is not None and shown.page.number == 1 and not shown.search},
         status=400 if shown.error else 200), 60)
 
 
