@@ -72,7 +72,8 @@ def test_every_listing_offers_show_n_entries_and_a_search_box(client, demo_catal
     response = client.get(url)
     page = response.content.decode()
     assert response.status_code == 200
-    assert '<select name="show" data-autosubmit>' in page and '<input type="search" name="search"' in page
+    assert '<select name="show" data-autosubmit aria-label="Entries shown per page">' in page
+    assert '<input type="search" name="search"' in page
     for size in (10, 25, 50, 100):
         assert f'<option value="{size}"' in page
 
