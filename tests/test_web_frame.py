@@ -179,3 +179,10 @@ def test_the_home_context_history_has_the_full_pages_columns_and_rows(client, er
     newest = re.findall(r"<tr><td>(.*?)</td>", full)[:4]
     assert re.findall(r"<tr><td>(.*?)</td>", home) == newest
 
+
+
+def test_the_filter_form_keeps_the_chosen_page_size(client, demo_catalog):
+    page = client.get("/browse/", {"instrument": "acs", "show": "25"}).content.decode()
+    form = page[page.index('class="filters"'):page.index("</form>")]
+    assert '<input type="hidden" name="show" value="25">' in form
+    assert 'name="show"' not in client.get("/browse/").content.decode().split("</form>")[0]
