@@ -148,6 +148,12 @@ def pages(client: Client, names: dict, small: str, large: str, reference: str,
         ("/versions/", get("/versions/")),
         ("/display_context_history/ (301)", get("/display_context_history/")),
         ("/static/users_guide/index.html (301)", get("/static/users_guide/index.html")),
+        # G3: the listings' search box over text columns and Show N entries.
+        ("/browse/?search=dark&show=25", get("/browse/?search=dark&show=25")),
+        ("/recent_activity/?extension=*&search=wfc3", get("/recent_activity/?extension=*&search=wfc3")),
+        ("/contexts/?search=hst&show=10", get("/contexts/?search=hst&show=10")),
+        ("/bestrefs/?context_mode=context_menu&context_menu=hst.pmap (picker)",
+         get("/bestrefs/?context_mode=context_menu&context_menu=hst.pmap")),
     ]
 
 
@@ -170,6 +176,7 @@ def operator_pages(client: Client, reference: str) -> list[tuple[str, object]]:
         ("/admin/catalog/file/?p=100", get("/admin/catalog/file/?p=100")),
         ("/admin/catalog/file/?q=<reference>", get(f"/admin/catalog/file/?q={reference}")),
         ("/admin/catalog/auditentry/", get("/admin/catalog/auditentry/")),
+        ("/server_workflow/", get("/server_workflow/")),
     ]
 
 

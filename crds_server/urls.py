@@ -24,6 +24,7 @@ from crds_server.web import (
     uploads,
     versions_pages,
     views,
+    workflow_pages,
 )
 
 urlpatterns = [
@@ -101,4 +102,5 @@ urlpatterns = [
     path("admin/logout/", admin_site.logout, name="web-admin-logout"),
     re_path(r"^static/admin/(?P<path>.{1,256})$", admin_site.static, name="web-admin-static"),
     path("admin/", admin.site.urls),
+    path("server_workflow/", workflow_pages.server_workflow, name="web-server-workflow"),
 ]

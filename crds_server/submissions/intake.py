@@ -26,9 +26,12 @@ NAMED_FIELDS = {"delete": "deleted_files", "add": "added_files"}
 
 
 def derive_from(form: dict[str, Any]) -> str:
-    """The .pmap named by the form's pmap_mode / pmap_text / pmap_name."""
+    """The .pmap named by the form's pmap_mode / pmap_text / pmap_name (pmap_menu: the web
+    picker's Recent menu)."""
     mode = str(form.get("pmap_mode") or "pmap_edit")
     spec = {"pmap_edit": "edit", "pmap_latest": "latest"}.get(mode)
+    if mode == "pmap_menu":
+        spec = str(form.get("pmap_menu") or "")
     text = spec if spec else str(form.get("pmap_text") or form.get("pmap_name") or "")
     try:
         context = contexts.resolve(text)

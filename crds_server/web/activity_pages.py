@@ -1,9 +1,9 @@
-"""Recent activity (P13): the audit log with server-side filters, 100 entries a page."""
+"""Recent activity (P13): the audit log with server-side filters (`.pmap` files unless the address
+names a filter), 100 entries a page."""
 
 from __future__ import annotations
 
 from django import forms
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
@@ -11,9 +11,14 @@ from django.utils.cache import patch_cache_control
 from crds_server.accounts.actions import has_role
 from crds_server.catalog import activity
 
-from .filters import ListingFilters, star_means_any
+from .filters import ListingFilters, listing, star_means_any
 
 PER_PAGE = 100
+# The page without any filter in its address lists new contexts, as STScI's does; an explicit
+# `extension=*` (or any other filter, as in older shared addresses) lists every extension.
+DEFAULT_EXTENSION = ".pmap"
+FILTERS = ("action", "extension", "instrument", "filekind", "user", "filename", "start", "stop")
+SEARCHED = ("user", "action", "filename", "why", "details")
 EXTENSIONS = (".pmap", ".imap", ".rmap", ".fits", ".asdf", ".json", ".yaml", ".cat")
 
 
@@ -43,15 +48,19 @@ def recent_activity(request: HttpRequest) -> HttpResponse:
     """Every state-changing action, newest first, filtered on the server; the URL is the query."""
     query = request.GET.copy()
     query.pop("page", None)
+    if not any(name in query for name in FILTERS):
+        query["extension"] = DEFAULT_EXTENSION  # STScI's default: the contexts delivered
     star_means_any(query, ("action", "instrument", "filekind", "extension", "user"))
     form = ActivityForm(query, choices=activity.filter_choices())
-    page = None
+    shown = listing(request.GET, [], SEARCHED, PER_PAGE)
     if form.is_valid():
         rows = activity.recent_activity(activity.ActivityFilter(**form.cleaned_data),
                                         operator=has_role(request.user, "operator"))
-        page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+        shown = listing(request.GET, rows, SEARCHED, PER_PAGE)
+    page = shown.page if form.is_valid() else None
     response = render(request, "web/recent_activity.html", {
         "form": form, "page": page, "query": query.urlencode(), "extensions": EXTENSIONS,
+        "listing": shown,
     }, status=200 if page is not None else 400)
     patch_cache_control(response, private=True)  # what it lists depends on who asks
     return response

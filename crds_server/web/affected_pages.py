@@ -8,13 +8,21 @@ from django.shortcuts import render
 from crds_server.reprocessing import actions, summary
 from crds_server.reprocessing.models import AffectedChunk, AffectedRun
 
+from .filters import listing
+
 
 def affected_list(request: HttpRequest) -> HttpResponse:
-    """Every affected-datasets run, newest first: status, chunks done/total, counts per type."""
-    runs = list(AffectedRun.objects.all()[:200])
+    """Every affected-datasets run, newest first: status, chunks done/total, counts per type;
+    searched and paged (G3)."""
+    shown = listing(request.GET, AffectedRun.objects.all(), ("old_context", "new_context", "status"), 50)
+    runs = list(shown.page) if shown.page is not None else []
     for run in runs:
         run.progress = actions.progress(run)
-    return render(request, "web/affected.html", {"runs": runs})
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "web/affected.html", {
+        "runs": runs, "page": shown.page, "listing": shown, "query": query.urlencode()},
+        status=400 if shown.error else 200)
 
 
 def affected_detail(request: HttpRequest, old: str, new: str) -> HttpResponse:

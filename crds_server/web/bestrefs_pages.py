@@ -17,6 +17,8 @@ from crds_server.catalog.models import File
 from crds_server.datasets.actions import answer_headers
 from crds_server.datasets.errors import DatasetError
 
+from . import context_picker
+
 
 @dataclass
 class Result:
@@ -31,13 +33,14 @@ class Result:
 def bestrefs_page(request: HttpRequest) -> HttpResponse:
     """Choose a context, then an instrument, a pasted header or a dataset id."""
     source = request.POST if request.method == "POST" else request.GET
-    state = {"context_input": source.get("context", "").strip() or contexts.pointer("latest"),
+    state = {"context_input": context_picker.chosen(source, "context", "") or contexts.pointer("latest"),
              "instrument": source.get("instrument", "").strip().lower(),
              "dataset": source.get("dataset", "").strip(), "header_text": source.get("header", ""),
              "errors": {}, "parameters": [], "results": None, "inputs": {}}
     state["context"] = _resolve(state)
     if state["context"]:
         _fill(request, source, state)
+    state["picker"] = context_picker.state_from(source, "context", "latest")
     response = render(request, "web/bestrefs.html", dict(state, **_menus(state["context"])),
                       status=400 if state["errors"] else 200)
     patch_cache_control(response, max_age=60)

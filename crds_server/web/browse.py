@@ -19,7 +19,7 @@ from crds_server.catalog.models import FILE_STATES, AuditEntry, File
 from crds_server.security import glob
 
 from .files import valid_name
-from .filters import ListingFilters, star_means_any
+from .filters import ListingFilters, listing, star_means_any
 from .lookup_panes import lookup_panes
 
 PER_PAGE = 100
@@ -34,6 +34,7 @@ COLUMNS = [("name", "Name"), ("uploaded_as", "Uploaded as"), ("aperture", "Apert
            ("instrument", "Instrument"), ("filekind", "Type"), ("state", "State"),
            ("delivery_date", "Delivered"), ("activation_date", "Activated"), ("useafter_date", "Use after"),
            ("size", "Size"), ("", "Description")]
+SEARCHED = ("name", "uploaded_as", "aperture", "instrument", "filekind", "state", "description")
 BAD_CHOICES = [("", "*"), ("bad", "bad (rejected or blacklisted)"), ("rejected", "rejected"),
                ("blacklisted", "blacklisted"), ("good", "not bad")]
 
@@ -118,22 +119,21 @@ def browse(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     star_means_any(query, ("instrument", "filekind", "state", "kind", "extension", "bad"))
     form = BrowseForm(query or None, choices=_choices())
-    page, totals = None, None
+    page, totals, shown = None, None, listing(request.GET, [], SEARCHED, PER_PAGE)
     if form.is_bound and not form.is_valid():
         status = 400
     else:
-        status = 200
         data = form.cleaned_data if form.is_bound else {}
         rows = filter_files(data, visible_files(request))
-        totals = rows.aggregate(size=Sum("size"))
         sort = data.get("sort") or "name"
-        rows = rows.order_by(sort, "name").values(*LIST_FIELDS)
-        page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+        shown = listing(request.GET, rows.order_by(sort, "name").values(*LIST_FIELDS), SEARCHED, PER_PAGE)
+        page, status = shown.page, 400 if shown.error else 200
+        totals = page.paginator.object_list.aggregate(size=Sum("size")) if page is not None else None
     links = query.copy()
     current_sort = links.pop("sort", [""])[-1]
     response = render(request, "web/browse.html", {
         "form": form, "page": page, "totals": totals, "query": links.urlencode(), "columns": COLUMNS,
-        "sort": current_sort,
+        "sort": current_sort, "listing": shown,
     }, status=status)
     return private_if_personal(request, response, 60)
 

@@ -14,6 +14,7 @@ from crds_server.catalog.models import BuildContext, ContextHistory, File
 
 from .browse import private_if_personal, visible_files
 from .files import valid_name
+from .filters import listing
 
 PER_PAGE = 100
 TYPE_PER_PAGE = 200
@@ -29,18 +30,28 @@ def context_history(request: HttpRequest) -> HttpResponse:
     """Every era of the latest context, newest first, with diff checkboxes."""
     rows = ContextHistory.objects.order_by("-start_date", "-id").values(
         "start_date", "context", "description", "user")
-    page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    shown = listing(request.GET, rows, ("context", "description", "user"), PER_PAGE)
     return _cached(request, render(request, "web/context_history.html", {
-        "page": page, "latest": contexts.pointer("latest")}), 60)
+        "page": shown.page, "listing": shown, "query": _links(request), "latest": contexts.pointer("latest"),
+        "newest_first": shown.page is not None and shown.page.number == 1 and not shown.search},
+        status=400 if shown.error else 200), 60)
 
 
 def all_contexts(request: HttpRequest) -> HttpResponse:
     """Every .pmap in the catalog, newest delivery first, with its latest/edit status."""
     rows = (visible_files(request).filter(type=File.MAPPING, name__endswith=".pmap")
             .order_by("-delivery_date", "-name").values("name", "delivery_date", "state", "description"))
-    page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    shown = listing(request.GET, rows, ("name", "state", "description"), PER_PAGE)
     return private_if_personal(request, render(request, "web/contexts.html", {
-        "page": page, "latest": contexts.pointer("latest"), "edit": contexts.pointer("edit")}), 60)
+        "page": shown.page, "listing": shown, "query": _links(request), "latest": contexts.pointer("latest"),
+        "edit": contexts.pointer("edit")}, status=400 if shown.error else 200), 60)
+
+
+def _links(request: HttpRequest) -> str:
+    """The URL's parameters but the page, for the pager's links."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
 
 
 def context_table(request: HttpRequest, pmap: str) -> HttpResponse:

@@ -10,13 +10,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from crds_server.catalog import context_tables, contexts
-from crds_server.catalog.models import AuditEntry, File
+from crds_server.catalog.models import AuditEntry, ContextHistory, File
 from crds_server.submissions import fitsverify
 
 
 def home(request: HttpRequest) -> HttpResponse:
     """The home page: observatory, contexts, latest references, recent history and activity."""
-    history = list(reversed(contexts.history()))[:4]
+    history = ContextHistory.objects.order_by("-start_date", "-id").values(
+        "start_date", "context", "description")[:4]  # the rows of the full page (P4)
     latest = contexts.pointer("latest")
     latest_table, problem = [], ""
     if latest:
