@@ -13,6 +13,7 @@ from crds_server.web import (
     bestrefs_pages,
     browse,
     context_pages,
+    delivery_pages,
     diff_pages,
     files,
     legacy,
@@ -101,4 +102,7 @@ urlpatterns = [
     path("admin/logout/", admin_site.logout, name="web-admin-logout"),
     re_path(r"^static/admin/(?P<path>.{1,256})$", admin_site.static, name="web-admin-static"),
     path("admin/", admin.site.urls),
+    # Submission progress and delivery status (S5, S15).
+    path("display_result/<uuid:results_id>/log", submit.submission_log, name="web-submission-log"),
+    path("delivery_status/", delivery_pages.delivery_status, name="web-delivery-status"),
 ]
