@@ -53,6 +53,7 @@ def test_a_page_submission_gets_its_own_channel_and_shows_the_live_log(queued):
     assert log["data-next"] == f"/display_result/{submission.id}"
     assert "queued." in log.get_text() and int(log["data-since"]) > 0
     assert soup.find("script") and 'http-equiv="refresh"' in str(soup.find("noscript"))
+    assert "{#" not in body and "comment %}" not in body
 
 
 def test_the_log_endpoint_pages_the_lines_with_since_id_until_done(browser, queued):
