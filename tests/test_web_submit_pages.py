@@ -243,3 +243,17 @@ def test_the_rpc_names_the_delivery_catalog_without_the_servers_paths(client, de
 def test_the_file_details_page_names_the_delivery_catalog_only(client, delivered_file, settings):
     body = client.get(f"/browse/{delivered_file}").content.decode()
     assert "hst_0007.cat" in body and str(settings.SERVER_FILES) not in body
+
+
+# ------------------------------------------------------------------- the advertised pickle_url
+
+
+def test_the_pickle_url_serves_a_catalogued_contexts_pickle_and_nothing_else(client, demo_catalog):
+    from crds_server.catalog import serverinfo
+
+    base = serverinfo.server_info()["pickle_url"]["unchecked"]["hst"]
+    path = base.split("://", 1)[1].split("/", 1)[1]
+    pickle = client.get(f"/{path}{demo_catalog.context}.pkl")
+    assert pickle.status_code == 200 and b"".join(pickle.streaming_content)[:1] == b"\x80"
+    for name in ("hst_9999.pmap.pkl", "hst_acs_0001.imap.pkl", "..%2Fsettings.py"):
+        assert client.get(f"/{path}{name}").status_code == 404, name
