@@ -78,7 +78,11 @@ def test_the_live_log_grows_and_opens_the_results_page(page, server):
     assert "queued" in log.first.inner_text()
     page.screenshot(path=str(SHOTS / "live_log_started.png"), full_page=True)
 
-    # No reloads by the test: the page's script reads the log and then opens the results page.
+    # No reloads by the test: the page's script appends the next lines (it waits half a second
+    # after the last one before it opens the results page)...
+    page.wait_for_function("document.querySelectorAll('#progress-log li').length > 3", timeout=180_000)
+    page.screenshot(path=str(SHOTS / "live_log_growing.png"), full_page=True)
+    # ...and then opens the results page.
     page.wait_for_url("**/display_result/**", timeout=180_000)
     assert shown(page.get_by_role("heading", name="Submission ready"), 30_000), page.content()[-3000:]
     assert polled and all(status == 200 for status in polled)
