@@ -13,6 +13,7 @@ from crds_server.web import (
     bestrefs_pages,
     browse,
     context_pages,
+    delivery_pages,
     diff_pages,
     files,
     legacy,
@@ -103,4 +104,7 @@ urlpatterns = [
     re_path(r"^static/admin/(?P<path>.{1,256})$", admin_site.static, name="web-admin-static"),
     path("admin/", admin.site.urls),
     path("server_workflow/", workflow_pages.server_workflow, name="web-server-workflow"),
+    # Submission progress and delivery status (S5, S15).
+    path("display_result/<uuid:results_id>/log", submit.submission_log, name="web-submission-log"),
+    path("delivery_status/", delivery_pages.delivery_status, name="web-delivery-status"),
 ]

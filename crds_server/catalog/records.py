@@ -11,6 +11,7 @@ import datetime
 import functools
 import threading
 from collections.abc import Iterable
+from pathlib import PurePosixPath
 from typing import Any
 
 from . import versioning
@@ -37,6 +38,12 @@ _lock = threading.Lock()
 _cache: dict[str, Any] = {"version": None, "records": {}, "encoded": {}}
 
 
+def catalog_name(link: Any) -> str:
+    """The delivery catalog's name (`hst_0007.cat`) of a stored `catalog_link`, which may be
+    the catalog's path in the server's file system: that layout is never shown."""
+    return PurePosixPath(str(link or "").replace("\\", "/")).name
+
+
 def to_wire(values: dict[str, Any]) -> dict[str, str]:
     """One catalog row (as a dict of model values) in the client's string form."""
     record = {}
@@ -48,6 +55,8 @@ def to_wire(values: dict[str, Any]) -> dict[str, str]:
             record[field] = format_date(value)
         elif field == "sha1sum":
             record[field] = value or "none"
+        elif field == "catalog_link":
+            record[field] = catalog_name(value)
         elif field in _LOWER:
             record[field] = str(value or "").lower() or ("none" if field != "derived_from" else "")
         else:

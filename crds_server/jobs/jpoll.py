@@ -59,16 +59,20 @@ def done(key: str, status: int, result: str) -> None:
         Channel.objects.filter(pk=channel.pk).update(done=True)
 
 
-def pull(key: str, since_id: Any) -> list[dict[str, Any]]:
-    """Messages of channel `key` with ids greater than `since_id`, in order."""
+def pull(key: str, since_id: Any, limit: int | None = None) -> list[dict[str, Any]]:
+    """Messages of channel `key` with ids greater than `since_id`, in order (the first
+    `limit` of them when given, so a web page can read a long log in pages)."""
     channel = _channel(key)
     try:
         since = int(since_id or 0)
     except (TypeError, ValueError):
         since = 0
+    rows = channel.messages.filter(id__gt=since)
+    if limit is not None:
+        rows = rows[:limit]
     return [
         {"id": m.id, "type": m.type, "data": m.data, "time": m.time.strftime("%Y-%m-%d %H:%M:%S")}
-        for m in channel.messages.filter(id__gt=since)
+        for m in rows
     ]
 
 

@@ -16,6 +16,7 @@ from crds_server.accounts.actions import has_role
 from crds_server.catalog import constraints, rules_table
 from crds_server.catalog.headers import read_header
 from crds_server.catalog.models import FILE_STATES, AuditEntry, File
+from crds_server.catalog.records import catalog_name
 from crds_server.security import glob
 
 from .files import valid_name
@@ -184,7 +185,8 @@ def _settled(file: File) -> bool:
 
 def _fields(file: File) -> list[tuple[str, object]]:
     skip = {"id"}
-    return [(f.verbose_name, getattr(file, f.name)) for f in File._meta.fields if f.name not in skip]
+    return [(f.verbose_name, catalog_name(file.catalog_link) if f.name == "catalog_link"
+             else getattr(file, f.name)) for f in File._meta.fields if f.name not in skip]
 
 
 def _download_url(file: File) -> str:

@@ -30,6 +30,7 @@ from crds_server.catalog import activation, badfiles, calvers, contexts, diffs
 from crds_server.catalog.errors import CatalogError
 from crds_server.catalog.models import AuditEntry, BuildContext, File
 from crds_server.deliveries import actions as deliveries
+from crds_server.deliveries.errors import DeliveryError
 from crds_server.deliveries.models import Delivery
 from crds_server.lib import plaintext
 from crds_server.locks import actions as locks
@@ -268,8 +269,22 @@ def lock_list(request: HttpRequest) -> HttpResponse:
 
 
 @operator_required
-@require_http_methods(["GET"])
+@require_http_methods(["GET", "POST"])
 def delivery_list(request: HttpRequest) -> HttpResponse:
-    """Deliveries the archive has not archived yet, and the most recent ones in any state."""
+    """Deliveries the archive has not archived yet, and the most recent ones in any state;
+    POST number=N redelivers a failed delivery (as `crds-server redeliver N`)."""
+    if request.method == "POST":
+        number = request.POST.get("number", "")
+        if not (number.isascii() and number.isdigit() and len(number) <= 9):
+            messages.error(request, "Name the delivery to redeliver by its number.")
+            return redirect("web-deliveries")
+        try:
+            delivery = deliveries.redeliver(int(number), request.user.username)
+        except DeliveryError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Delivery {delivery.catalog} is delivered again.")
+        return redirect("web-deliveries")
     return render(request, "web/operator_deliveries.html", {
-        "pending": deliveries.pending(), "recent": Delivery.objects.order_by("-number")[:50]})
+        "pending": deliveries.pending(), "recent": Delivery.objects.order_by("-number")[:50],
+        "operator": True})

@@ -13,8 +13,10 @@ from collections.abc import Callable
 
 from django import forms
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from crds_server.accounts.actions import has_role
@@ -23,6 +25,10 @@ from crds_server.locks.errors import LockError
 from crds_server.submissions import actions
 from crds_server.submissions.errors import ReplicaRefusal, SubmissionError
 from crds_server.submissions.models import Submission
+
+from . import submit_results as results
+
+LOG_PAGE = 500  # log lines a page or one answer of its JSON log carries
 
 TITLES = {"batch": "Batch Submit References", "references": "Submit References",
           "mappings": "Submit Mappings", "certify": "Certify Files", "redcat": "Extended Batch Submit",
@@ -131,6 +137,7 @@ def submit_view(request: HttpRequest, kind: str,
         ingest = [] if kind in actions.NAMED_KINDS else _ingest(request)
         return _page(request, "submit_form.html", _context(kind, _form(kind), ingest=ingest))
     refuse = refuse or (lambda message, status: _refuse(request, kind, message, status))
+    _give_a_channel(request)
     try:
         submission = actions.start(request.user, "batch" if kind == "redcat" else kind,
                                    request.POST.dict(), request.session.session_key or "", answers)
@@ -141,7 +148,27 @@ def submit_view(request: HttpRequest, kind: str,
     except SubmissionError as exc:
         return refuse(str(exc), 400)
     return _page(request, "submit_started.html", {"submission": submission,
-                                                   "url": actions.result_url(submission)})
+                                                   "url": actions.result_url(submission),
+                                                   **_live_log(submission)})
+
+
+def _give_a_channel(request: HttpRequest) -> None:
+    """A browser posts the form without opening a jpoll channel (`crds submit` opens one
+    just before): give its session a fresh one, so the page can follow the job's log."""
+    if not request.session.session_key:
+        request.session.save()
+    key = jpoll.session_channel(request.session.session_key)
+    if not key or Submission.objects.filter(channel_key=key).exists():
+        jpoll.open_channel(request.session.session_key, request.user.username)
+
+
+def _live_log(submission: Submission) -> dict:
+    """The first lines of the submission's log and where its page reads the next ones."""
+    lines = jpoll.pull(submission.channel_key, 0, LOG_PAGE) if submission.channel_key else []
+    return {"progress": lines, "last_id": lines[-1]["id"] if lines else 0,
+            "finished": any(m["type"] == "done" for m in lines),
+            "log_url": reverse("web-submission-log", args=[submission.id]),
+            "page_url": reverse("web-display-result", args=[submission.id])}
 
 
 def _ingest(request: HttpRequest) -> list[dict]:
@@ -174,30 +201,67 @@ def add_references(request: HttpRequest) -> HttpResponse:
     return submit_view(request, "add")
 
 
+def _visible(request: HttpRequest, results_id) -> Submission | None:
+    """The submission, if this user is its submitter or an operator (else None)."""
+    submission = Submission.objects.select_related("user").filter(pk=results_id).first()
+    if submission is None:
+        raise Http404("No such submission.")
+    if submission.user_id != request.user.pk and not has_role(request.user, "operator"):
+        return None
+    return submission
+
+
 @ensure_csrf_cookie
 def display_result(request: HttpRequest, results_id) -> HttpResponse:
-    """The results page: progress while processing; new names, reports and diffs when ready.
+    """The results page: the live log while processing; new names, reports and diffs when ready.
 
     Only the submitter (as whom `crds submit` reads it, contract §5.7) and
     operators see it; anyone else logged in gets 403, an anonymous visitor the login page.
     """
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    submission = Submission.objects.select_related("user").filter(pk=results_id).first()
+    submission = _visible(request, results_id)
     if submission is None:
-        raise Http404("No such submission.")
-    if submission.user_id != request.user.pk and not has_role(request.user, "operator"):
         return _page(request, "message.html", {
             "title": "Not your submission",
             "message": "Only the submitter and operators can see the results of a submission."},
             status=403)
-    messages = jpoll.pull(submission.channel_key, 0) if submission.channel_key else []
     return _page(request, "display_result.html", {
-        "submission": submission, "result": submission.result, "progress": messages,
+        "submission": submission, "result": submission.result, **_live_log(submission),
+        "certified": results.certify_rows(submission), "diffs": results.diff_tables(submission),
         "collisions": actions.collisions(submission, request.user) if submission.status == "ready" else [],
         "can_confirm": submission.status == "ready" and not submission.result.get("certify_only"),
         "refresh": submission.status in ("queued", "processing"),
     })
+
+
+def submission_log(request: HttpRequest, results_id) -> JsonResponse:
+    """GET ?since_id=N: the next lines (at most LOG_PAGE) of a submission's log, as JSON,
+    for its submitter and operators; `more` says another page is waiting."""
+    if request.method != "GET":
+        return _log_answer({"error": "GET only."}, 405)
+    if not request.user.is_authenticated:
+        return _log_answer({"error": "Log in first."}, 403)
+    since = request.GET.get("since_id", "0")
+    if not (since.isascii() and since.isdigit() and len(since) <= 18):
+        return _log_answer({"error": "since_id must be a message id (a whole number)."}, 400)
+    try:
+        submission = _visible(request, results_id)
+    except Http404:
+        return _log_answer({"error": "No such submission."}, 404)
+    if submission is None:
+        return _log_answer({"error": "Only the submitter and operators can read this log."}, 403)
+    lines = jpoll.pull(submission.channel_key, since, LOG_PAGE + 1) if submission.channel_key else []
+    return _log_answer({"status": submission.status, "messages": lines[:LOG_PAGE],
+                        "more": len(lines) > LOG_PAGE,
+                        "done": any(m["type"] == "done" for m in lines[:LOG_PAGE]),
+                        "result_url": reverse("web-display-result", args=[submission.id])})
+
+
+def _log_answer(body: dict, status: int = 200) -> JsonResponse:
+    response = JsonResponse(body, status=status)
+    patch_cache_control(response, private=True, no_store=True)
+    return response
 
 
 def confirm(request: HttpRequest) -> HttpResponse:
