@@ -105,3 +105,14 @@ def test_the_form_field_renders_the_picker_with_the_submit_field_names(demo_cata
 def test_a_submission_can_derive_from_the_recent_menu(demo_catalog, pending):
     assert intake.derive_from({"pmap_mode": "pmap_menu", "pmap_menu": pending}) == pending
     assert intake.derive_from({"pmap_mode": "pmap_text", "pmap_text": "hst_0001.pmap"}) == "hst_0001.pmap"
+
+
+@pytest.mark.parametrize("page", ["/batch_submit_references/", "/submit/reference/", "/submit/mapping/",
+                                  "/delete/reference/", "/add_existing/reference/", "/certify/"])
+def test_every_submission_form_derives_from_a_context_chosen_with_the_picker(client, demo_catalog, page):
+    from crds_server.accounts.actions import create_user
+
+    client.force_login(create_user("homer", "homer@example.org", "submitter", "pw"))
+    html = client.get(page).content.decode()
+    assert "Derive from context" in html and 'name="pmap_menu"' in html
+    assert 'name="pmap_mode" value="pmap_edit" ' in html and "(Editing Context)" in html

@@ -27,6 +27,7 @@ from crds_server.submissions.errors import ReplicaRefusal, SubmissionError
 from crds_server.submissions.models import Submission
 
 from . import submit_results as results
+from .context_picker import ContextPickerField
 
 LOG_PAGE = 500  # log lines a page or one answer of its JSON log carries
 
@@ -55,10 +56,7 @@ HELP = {
 class SubmitForm(forms.Form):
     """The fields `crds submit` posts (contract §5.4); others (ReDCaT) pass through."""
 
-    pmap_mode = forms.ChoiceField(
-        choices=[("pmap_edit", "Editing context"), ("pmap_latest", "Latest context"),
-                 ("pmap_text", "User specified")], initial="pmap_edit", widget=forms.RadioSelect)
-    pmap_text = forms.CharField(required=False, label="User specified context")
+    pmap = ContextPickerField(label="Derive from context")  # posts pmap_mode / pmap_menu / pmap_text
     pmap_name = forms.CharField(required=False, widget=forms.HiddenInput)
     instrument = forms.CharField(required=False, initial="none")
     change_level = forms.ChoiceField(choices=[(c, c) for c in ("SEVERE", "MODERATE", "TRIVIAL")])
@@ -87,8 +85,7 @@ class DeletedForm(forms.Form):
     deleted_files = forms.CharField(
         label="Deleted files", widget=forms.Textarea(attrs={"rows": 6}),
         help_text="Names of references in CRDS, separated by spaces, commas or newlines.")
-    pmap_mode = SubmitForm.base_fields["pmap_mode"]
-    pmap_text = SubmitForm.base_fields["pmap_text"]
+    pmap = SubmitForm.base_fields["pmap"]
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
 
 
@@ -98,8 +95,7 @@ class AddedForm(forms.Form):
     added_files = forms.CharField(
         label="Added files", widget=forms.Textarea(attrs={"rows": 6}),
         help_text="Names of references in CRDS, separated by spaces, commas or newlines.")
-    pmap_mode = SubmitForm.base_fields["pmap_mode"]
-    pmap_text = SubmitForm.base_fields["pmap_text"]
+    pmap = SubmitForm.base_fields["pmap"]
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
 
 
