@@ -109,3 +109,15 @@ def test_the_detail_page_shows_the_submission_to_its_submitter_and_operators_onl
     assert _client("homer", "donuts").get(f"/submissions/{lisas.id}/").status_code == 404
     assert Client().get(f"/submissions/{lisas.id}/").status_code == 404
     assert Client().get("/submissions/not-a-uuid/").status_code == 404
+
+
+def test_the_list_is_searched_and_shown_n_entries_at_a_time_in_the_url(people):
+    operator = _client("marge", "blue", "none")
+    assert _listed(operator, "?search=darks") == _ids(people, "lisas")  # the description
+    assert _listed(operator, "?search=LISA") == _ids(people, "lisas")  # the deliverer, any case
+    assert _listed(operator, "?search=cos&status=failed") == _ids(people, "cos")
+    assert _listed(_client("homer", "donuts"), "?search=darks") == set()  # never someone else's
+    assert len(_listed(operator, "?show=10")) == 4
+    page = operator.get("/submissions/?show=abc&search=darks").content.decode()
+    assert "Showing 1 to 1 of 1 entry" in page and 'name="search"' in page
+    assert operator.get("/submissions/?search=" + "x" * 500).status_code == 400

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django import forms
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
@@ -11,7 +10,10 @@ from django.utils.cache import patch_cache_control
 from crds_server.catalog import contexts
 from crds_server.submissions import history
 
+from .filters import listing
+
 PER_PAGE = 50
+SEARCHED = ("description", "instrument", "status", "kind", "user__username", "creator")
 
 
 class HistoryFilters(forms.Form):
@@ -34,18 +36,22 @@ class HistoryFilters(forms.Form):
 
 
 def submission_history(request: HttpRequest) -> HttpResponse:
-    """Everyone's submissions for operators, one's own for submitters; filtered, 50 a page."""
-    form = HistoryFilters(request.GET or None)
-    rows = history.visible(request.user)
-    if form.is_bound and not form.is_valid():
-        return _private(render(request, "web/submissions.html", {
-            "form": form, "page": None, "edit": contexts.pointer("edit")}, status=400))
-    page = Paginator(history.filtered(rows, form.cleaned_data if form.is_bound else {}),
-                     PER_PAGE).get_page(request.GET.get("page"))
+    """Everyone's submissions for operators, one's own for submitters; filtered, searched, paged."""
     query = request.GET.copy()
-    query.pop("page", None)
-    return _private(render(request, "web/submissions.html", {
-        "form": form, "page": page, "query": query.urlencode(), "edit": contexts.pointer("edit")}))
+    for control in ("page", "show", "search"):
+        query.pop(control, None)
+    form = HistoryFilters(query or None)
+    rows = history.visible(request.user)
+    state = {"form": form, "page": None, "edit": contexts.pointer("edit"),
+             "listing": listing(request.GET, [], SEARCHED, PER_PAGE)}
+    if form.is_bound and not form.is_valid():
+        return _private(render(request, "web/submissions.html", state, status=400))
+    shown = listing(request.GET, history.filtered(rows, form.cleaned_data if form.is_bound else {}),
+                    SEARCHED, PER_PAGE)
+    links = request.GET.copy()
+    links.pop("page", None)
+    state.update(page=shown.page, listing=shown, query=links.urlencode())
+    return _private(render(request, "web/submissions.html", state, status=400 if shown.error else 200))
 
 
 def submission_detail(request: HttpRequest, submission_id) -> HttpResponse:
