@@ -7,6 +7,7 @@ and every FITS and GEIS header of the shared corpus.
 
 from __future__ import annotations
 
+import datetime
 import warnings
 
 import pytest
@@ -108,3 +109,19 @@ def test_the_reader_gives_astropy_s_values_on_every_corpus_header():
                 _ours(text)
             continue
         assert _ours(text) == expected, path.name
+
+
+@pytest.mark.parametrize("text", [
+    "1997-01-01 00:00:00", "2003-12-31 23:59:59", "1997-02-30 00:00:00", "1997-1-1 0:0:0",
+    "1997-01-01T00:00:00", "Jan 01 1997 00:00:00", "1997-01-01", " 1997-01-01 00:00:00 ", "",
+    "1997-01-01 00:00:00 extra", "1997-01-01 24:00:00", "N/A", "19970-1-01 00:00:00",
+])
+def test_a_useafter_date_reads_as_strptime_reads_it(text):
+    expected = None
+    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%b %d %Y %H:%M:%S", "%Y-%m-%d"):
+        try:
+            expected = datetime.datetime.strptime(text[:24].strip(), fmt).replace(tzinfo=datetime.UTC)
+            break
+        except ValueError:
+            continue
+    assert import_rows._parse_useafter(text) == expected

@@ -10,6 +10,7 @@ back; callers that need the rows' ids query them.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 
 from django.db import connections, models, router
@@ -17,7 +18,7 @@ from django.db import connections, models, router
 BATCH = 2000
 _PLAIN_FIELDS = (models.CharField, models.TextField, models.BooleanField, models.IntegerField,
                  models.BigIntegerField)
-_PLAIN_VALUES = (str, int, bool)
+_PLAIN_VALUES = frozenset((str, int, bool))
 
 
 def insert_rows(model: type[models.Model], rows: Sequence[models.Model]) -> int:
@@ -30,21 +31,27 @@ def insert_rows(model: type[models.Model], rows: Sequence[models.Model]) -> int:
     quote = connection.ops.quote_name
     sql = (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
            f"VALUES ({', '.join(['%s'] * len(fields))})")
+    read = operator.attrgetter(*(f.attname for f in fields))
     plain = [type(f) in _PLAIN_FIELDS for f in fields]
+    others = [i for i, simple in enumerate(plain) if not simple]
     with connection.cursor() as cursor:
         for start in range(0, len(rows), BATCH):
-            cursor.executemany(sql, [_values(row, fields, plain, connection)
+            cursor.executemany(sql, [_values(row, read(row), fields, others, connection)
                                      for row in rows[start:start + BATCH]])
     return len(rows)
 
 
-def _values(row: models.Model, fields: list[models.Field], plain: list[bool], connection) -> list:
-    values = []
-    for field, simple in zip(fields, plain, strict=True):
-        value = getattr(row, field.attname)
-        # A str, int or bool in a plain field is stored as it is (its preparation returns it
-        # unchanged on every backend); anything else goes the compiler's way.
-        if not (simple and type(value) in _PLAIN_VALUES):
-            value = field.get_db_prep_save(field.pre_save(row, True), connection)
-        values.append(value)
+def _values(row: models.Model, raw: tuple, fields: list[models.Field], others: list[int],
+            connection) -> list:
+    """The row's values as the database takes them.
+
+    A str, int or bool in a plain field is stored as it is (its preparation returns it unchanged
+    on every backend); anything else goes the compiler's way (`pre_save`, `get_db_prep_save`).
+    """
+    values = list(raw)
+    prepare = others if _PLAIN_VALUES.issuperset(map(type, values)) else range(len(values))
+    for index in prepare:
+        field = fields[index]
+        if index in others or type(values[index]) not in _PLAIN_VALUES:
+            values[index] = field.get_db_prep_save(field.pre_save(row, True), connection)
     return values

@@ -38,6 +38,7 @@ _BLOCK = 2880
 _MAX_HEADER_BLOCKS = 1000  # 2.8 MB of cards: far beyond any real primary header
 _HEAD = _BLOCK * _MAX_HEADER_BLOCKS  # what is kept of a FITS or GEIS header file's bytes
 _CHUNK = 1 << 20
+_ISO_SECONDS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 Rules = dict[str, tuple[str, str, str]]  # reference: (instrument, filekind, earliest useafter)
 FileFacts = tuple[os.stat_result, str, bytes]  # stat, sha1sum, first bytes
 
@@ -228,9 +229,15 @@ def _parse_useafter(text: Any) -> datetime.datetime | None:
 
 @functools.lru_cache(maxsize=4096)  # a cache's rules repeat the same dates
 def _parse_date(text: str) -> datetime.datetime | None:
+    text = text[:24].strip()
+    if _ISO_SECONDS.fullmatch(text):  # the rules' own form: the first format, read without strptime
+        try:
+            return datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.UTC)
+        except ValueError:
+            pass
     for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%b %d %Y %H:%M:%S", "%Y-%m-%d"):
         try:
-            stamp = datetime.datetime.strptime(text[:24].strip(), fmt)
+            stamp = datetime.datetime.strptime(text, fmt)
             return stamp.replace(tzinfo=datetime.UTC)
         except ValueError:
             continue
