@@ -2,9 +2,9 @@
 
 The straightforward import is today's code with its fast parts switched back
 to what they replaced: astropy parses the whole header, the file is stat'ed
-and checksummed by the `crds` library apart from its header read, rows go
-through Django's `bulk_create`, and the latest context's files come from the
-context loaded by the library.  Both import the demo cache (FITS and GEIS
+and checksummed by the `crds` library apart from its header read, rows are
+made with keyword arguments and go through Django's `bulk_create`, and the
+latest context's files come from the context loaded by the library.  Both import the demo cache (FITS and GEIS
 references, a full context) into an empty catalog; their rows are compared
 field for field, in insertion order, the import time in the activation dates
 aside.  bench/bench_import.py makes the same comparison on the whole corpus.
@@ -42,6 +42,7 @@ def _straightforward(monkeypatch):
     monkeypatch.setattr(import_rows.fitscards, "values", _whole_header)
     monkeypatch.setattr(import_rows, "read_file", lambda path, keep: (
         path.stat(), utils.checksum(str(path)), path.read_bytes()[:keep]))
+    monkeypatch.setattr(import_rows, "_file", lambda **values: File(**values))
     monkeypatch.setattr(importer.bulk, "insert_rows",
                         lambda model, rows: model.objects.bulk_create(rows, batch_size=2000))
     monkeypatch.setattr(importer, "_closure", lambda pmap, children: activation.closure(pmap))

@@ -84,12 +84,29 @@ def _mapping_row(name: str, path: Path, header: dict[str, Any]) -> File:
 
 def _new_row(name: str, path: Path, kind: str, facts: FileFacts | None = None, **fields: Any) -> File:
     stat, sha1sum, _ = facts or read_file(path, 0)
-    return File(
+    return _file(
         name=name, type=kind, observatory=settings.OBSERVATORY, state="archived",
         size=stat.st_size, sha1sum=sha1sum, uploaded_as=name,
         delivery_date=datetime.datetime.fromtimestamp(stat.st_mtime, datetime.UTC),
         **fields,
     )
+
+
+@functools.cache
+def _defaults() -> tuple[list[Any], dict[str, int]]:
+    """Every concrete field's default, in field order, and each field's position."""
+    fields = File._meta.concrete_fields
+    return [f.get_default() for f in fields], {f.attname: i for i, f in enumerate(fields)}
+
+
+def _file(**values: Any) -> File:
+    """File(**values), built the way Django builds rows it reads (all values in field order),
+    several times faster than matching keywords to fields for each of ~18,000 rows."""
+    defaults, index = _defaults()
+    row = list(defaults)
+    for attname, value in values.items():
+        row[index[attname]] = value
+    return File(*row)
 
 
 def read_file(path: Path, keep: int) -> FileFacts:
