@@ -4,10 +4,11 @@ The straightforward import is today's code with its fast parts switched back
 to what they replaced: astropy parses the whole header, the file is stat'ed
 and checksummed by the `crds` library apart from its header read, rows are
 made with keyword arguments and go through Django's `bulk_create`, and the
-latest context's files come from the context loaded by the library.  Both import the demo cache (FITS and GEIS
-references, a full context) into an empty catalog; their rows are compared
-field for field, in insertion order, the import time in the activation dates
-aside.  bench/bench_import.py makes the same comparison on the whole corpus.
+latest context's files come from the context loaded by the library.  Both
+import the demo cache (FITS and GEIS references, a full context) into an empty
+catalog; their rows are compared field for field, in insertion order, the
+import time in the activation dates aside.  bench/bench_import.py makes the
+same comparison on the whole corpus.
 """
 
 from __future__ import annotations
