@@ -10,18 +10,22 @@ those of the bytes.
 from __future__ import annotations
 
 import datetime
+import functools
+import hashlib
 import json
+import os
 import re
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from astropy.io import fits
 from crds import data_file
 from crds.core import config as crds_config
 from crds.core import rmap, utils
 from django.conf import settings
+
+from crds_server.lib import fitscards
 
 from . import records
 from .errors import ImportRefused
@@ -32,7 +36,11 @@ GEIS_DATA_RE = re.compile(r"\.r\dd$")
 WANTED = ("USEAFTER", "PEDIGREE", "DESCRIP")  # what a reference's row takes from its header
 _BLOCK = 2880
 _MAX_HEADER_BLOCKS = 1000  # 2.8 MB of cards: far beyond any real primary header
+_HEAD = _BLOCK * _MAX_HEADER_BLOCKS  # what is kept of a FITS or GEIS header file's bytes
+_CHUNK = 1 << 20
+_ISO_SECONDS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 Rules = dict[str, tuple[str, str, str]]  # reference: (instrument, filekind, earliest useafter)
+FileFacts = tuple[os.stat_result, str, bytes]  # stat, sha1sum, first bytes
 
 
 def mapping_row(name: str, path: Path, parsed: rmap.Mapping, source: dict[str, Any] | None) -> File:
@@ -74,14 +82,46 @@ def _mapping_row(name: str, path: Path, header: dict[str, Any]) -> File:
     )
 
 
-def _new_row(name: str, path: Path, kind: str, **fields: Any) -> File:
-    stat = path.stat()
-    return File(
+def _new_row(name: str, path: Path, kind: str, facts: FileFacts | None = None, **fields: Any) -> File:
+    stat, sha1sum, _ = facts or read_file(path, 0)
+    return _file(
         name=name, type=kind, observatory=settings.OBSERVATORY, state="archived",
-        size=stat.st_size, sha1sum=utils.checksum(str(path)), uploaded_as=name,
+        size=stat.st_size, sha1sum=sha1sum, uploaded_as=name,
         delivery_date=datetime.datetime.fromtimestamp(stat.st_mtime, datetime.UTC),
         **fields,
     )
+
+
+@functools.cache
+def _defaults() -> tuple[list[Any], dict[str, int]]:
+    """Every concrete field's default, in field order, and each field's position."""
+    fields = File._meta.concrete_fields
+    return [f.get_default() for f in fields], {f.attname: i for i, f in enumerate(fields)}
+
+
+def _file(**values: Any) -> File:
+    """File(**values), built the way Django builds rows it reads (all values in field order),
+    several times faster than matching keywords to fields for each of ~18,000 rows."""
+    defaults, index = _defaults()
+    row = list(defaults)
+    for attname, value in values.items():
+        row[index[attname]] = value
+    return File(*row)
+
+
+def read_file(path: Path, keep: int) -> FileFacts:
+    """(stat, sha1 hex digest, first `keep` bytes) of the file at `path`, read once.
+
+    The digest is the one `crds.core.utils.checksum` gives (sha1 of the bytes).
+    """
+    digest, head = hashlib.sha1(), bytearray()
+    with open(path, "rb") as handle:
+        stat = os.fstat(handle.fileno())
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+            if len(head) < keep:
+                head += chunk[:keep - len(head)]
+    return stat, digest.hexdigest(), bytes(head)
 
 
 def rules_metadata(mapping_rows: Iterable[File], parsed: dict[str, rmap.Mapping]) -> Rules:
@@ -119,11 +159,12 @@ def _selected_files(node: Any, useafter: str) -> Iterable[tuple[str, str]]:
 
 
 def _reference_row(name: str, path: Path, rules: Rules) -> File:
-    header = _read_header(path)
+    facts = read_file(path, _HEAD if name.endswith(".fits") or GEIS_HEADER_RE.search(name) else 0)
+    header = _read_header(path, facts)
     partner = GEIS_DATA_RE.sub(lambda m: m.group(0)[:-1] + "h", name)
     instrument, filekind, useafter = rules.get(name) or rules.get(partner) or _properties(path)
     return _new_row(
-        name, path, File.REFERENCE, instrument=instrument, filekind=filekind,
+        name, path, File.REFERENCE, facts, instrument=instrument, filekind=filekind,
         useafter_date=_parse_useafter(useafter or header.get("USEAFTER", "")),
         pedigree=str(header.get("PEDIGREE", ""))[:128],
         description=str(header.get("DESCRIP", "")),
@@ -131,22 +172,25 @@ def _reference_row(name: str, path: Path, rules: Rules) -> File:
     )
 
 
-def _read_header(path: Path) -> dict[str, Any]:
+def _read_header(path: Path, facts: FileFacts) -> dict[str, Any]:
     """The keywords a row takes (`WANTED`) from a reference's header, or {} if it cannot be read.
 
     FITS: only the primary header's blocks are read, and astropy parses only
-    the wanted cards' values (a third of the time of the whole header). GEIS
-    headers likewise; ASDF, JSON and YAML references carry a ``meta`` tree,
+    the few cards that can hold a wanted keyword (`lib.fitscards`; the same
+    values as astropy's whole header, a tenth of the time). GEIS headers
+    likewise; ASDF, JSON and YAML references carry a ``meta`` tree,
     read without building data models, whose keys are given their FITS-like names.
+    FITS and GEIS headers come from the bytes read for the checksum (`facts`).
     """
     name = path.name
     try:
         if name.endswith(".fits"):
-            return _wanted(fits.Header.fromstring(_primary_header(path)))
+            return fitscards.values(primary_header(facts[2], name), WANTED)
         if GEIS_HEADER_RE.search(name):
+            text = (facts[2] if facts[0].st_size <= _HEAD else path.read_bytes()).decode("ascii", "replace")
             with warnings.catch_warnings():  # GEIS cards are not all valid FITS
                 warnings.simplefilter("ignore")
-                return _wanted(fits.Header.fromstring(path.read_bytes().decode("ascii", "replace")))
+                return fitscards.values(text, WANTED)
         if name.endswith((".asdf", ".json", ".yaml")):
             return _meta_keywords(_load_tree(path).get("meta", {}))
         if GEIS_DATA_RE.search(name):
@@ -156,22 +200,14 @@ def _read_header(path: Path) -> dict[str, Any]:
         return {}
 
 
-def _primary_header(path: Path) -> str:
-    """The text of a FITS file's primary header: its 2,880-byte blocks up to the END card."""
-    cards = []
-    with open(path, "rb") as handle:
-        for _ in range(_MAX_HEADER_BLOCKS):
-            block = handle.read(_BLOCK)
-            if len(block) < _BLOCK:
-                break
-            cards.append(block)
-            if any(block[i:i + 8] == b"END     " for i in range(0, _BLOCK, 80)):
-                return b"".join(cards).decode("ascii", "replace")
-    raise ValueError(f"{path.name}: no END card in its first blocks")
-
-
-def _wanted(header: fits.Header) -> dict[str, Any]:
-    return {key: header[key] for key in WANTED if key in header}
+def primary_header(data: bytes, name: str) -> str:
+    """The text of a FITS file's primary header from its first bytes `data`: the 2,880-byte
+    blocks up to the one holding the END card."""
+    for end in range(_BLOCK, min(len(data), _HEAD) + 1, _BLOCK):
+        block = data[end - _BLOCK:end]
+        if any(block[i:i + 8] == b"END     " for i in range(0, _BLOCK, 80)):
+            return data[:end].decode("ascii", "replace")
+    raise ValueError(f"{name}: no END card in its first blocks")
 
 
 def _load_tree(path: Path) -> dict[str, Any]:
@@ -204,11 +240,21 @@ def _properties(path: Path) -> tuple[str, str, str]:
         return "", "", ""
 
 
-def _parse_useafter(text: str) -> datetime.datetime | None:
-    text = str(text).strip()
+def _parse_useafter(text: Any) -> datetime.datetime | None:
+    return _parse_date(str(text).strip())
+
+
+@functools.lru_cache(maxsize=4096)  # a cache's rules repeat the same dates
+def _parse_date(text: str) -> datetime.datetime | None:
+    text = text[:24].strip()
+    if _ISO_SECONDS.fullmatch(text):  # the rules' own form: the first format, read without strptime
+        try:
+            return datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.UTC)
+        except ValueError:
+            pass
     for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%b %d %Y %H:%M:%S", "%Y-%m-%d"):
         try:
-            stamp = datetime.datetime.strptime(text[:24].strip(), fmt)
+            stamp = datetime.datetime.strptime(text, fmt)
             return stamp.replace(tzinfo=datetime.UTC)
         except ValueError:
             continue

@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from crds_server.replica.guard import refuse_if_replica
 
-from . import activation, adopting, badfiles, cache_state, import_rows, versioning
+from . import activation, adopting, badfiles, bulk, cache_state, import_rows, versioning
 from .errors import ImportRefused
 from .models import AuditEntry, CacheImport, ContextHistory, File
 
@@ -118,7 +118,10 @@ def _refuse_older_sync(state: cache_state.CacheState) -> None:
 
 def _layout(state: cache_state.CacheState, references: Path) -> str:
     """How the cache keeps its references: flat, or per instrument (references/<obs>/<instr>/)."""
-    nested = references.is_dir() and any(p.is_dir() and not p.is_symlink() for p in references.iterdir())
+    nested = False
+    if references.is_dir():
+        with os.scandir(references) as entries:
+            nested = any(e.is_dir(follow_symlinks=False) for e in entries)
     found = "instrument" if nested else "flat"
     return state.subdir_mode or found
 
@@ -133,22 +136,42 @@ def _bar(items: Any, progress: bool, what: str) -> Any:
 
 
 def _scan(root: Path, report: ImportReport, mapping: bool) -> dict[str, Path]:
-    """{basename: path} of the CRDS files under `root` (instrument subdirectories too)."""
+    """{basename: path} of the CRDS files under `root` (instrument subdirectories too).
+
+    Directory entries say which are links and directories, so no file is stat'ed here.
+    """
     found: dict[str, Path] = {}
     if not root.is_dir():
         return found
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            path = Path(dirpath) / name
-            wanted = crds_config.is_mapping(name) if mapping else crds_config.is_reference(name)
-            if not NAME_RE.match(name) or not wanted or path.is_symlink() and not path.exists():
-                report.skipped.append(str(path))
-                continue
-            if name in found and not _same_bytes(found[name], path):
-                raise ImportRefused(f"{name} is in the cache twice with different contents: "
-                                    f"{found[name]} and {path}.")
-            found.setdefault(name, path)
+    _scan_dir(str(root), found, report, mapping)
     return found
+
+
+def _scan_dir(top: str, found: dict[str, Path], report: ImportReport, mapping: bool) -> None:
+    """A directory's files in listing order, then its subdirectories (not linked ones), as os.walk."""
+    with os.scandir(top) as listing:
+        entries = list(listing)
+    subdirs = []
+    for entry in entries:
+        if entry.is_dir():
+            if not entry.is_symlink():
+                subdirs.append(entry.path)
+            continue
+        _scanned(entry, found, report, mapping)
+    for subdir in subdirs:
+        _scan_dir(subdir, found, report, mapping)
+
+
+def _scanned(entry: os.DirEntry, found: dict[str, Path], report: ImportReport, mapping: bool) -> None:
+    name, path = entry.name, Path(entry.path)
+    wanted = crds_config.is_mapping(name) if mapping else crds_config.is_reference(name)
+    if not NAME_RE.match(name) or not wanted or entry.is_symlink() and not path.exists():
+        report.skipped.append(str(path))
+        return
+    if name in found and not _same_bytes(found[name], path):
+        raise ImportRefused(f"{name} is in the cache twice with different contents: "
+                            f"{found[name]} and {path}.")
+    found.setdefault(name, path)
 
 
 def _same_bytes(one: Path, other: Path) -> bool:
@@ -184,7 +207,15 @@ def _place_all(rows: list[File], paths: dict[str, Path], sub: str) -> None:
 
 
 def place_file(source: Path, target: Path) -> None:
-    """Put `source` at `target` atomically: hard link if possible, else copy; temp + rename."""
+    """Put `source` at `target` atomically: hard link if possible, else copy; temp + rename.
+
+    A new name is linked in place at once (a link appears whole, and refuses an existing name).
+    """
+    try:
+        os.link(source, target)
+        return
+    except OSError:
+        pass  # there already, or another file system: the careful way
     if target.exists() and target.stat().st_size == source.stat().st_size:
         if utils.checksum(str(target)) == utils.checksum(str(source)):
             return
@@ -274,7 +305,7 @@ def _commit(maps: list[File], refs: list[File], pointers: dict[str, str], state:
             children: dict[str, set[str]], cache: str, user: str, report: ImportReport) -> None:
     latest = pointers["latest"]
     with transaction.atomic():
-        File.objects.bulk_create(maps + refs, batch_size=2000)
+        bulk.insert_rows(File, maps + refs)
         report.mappings_added, report.references_added = len(maps), len(refs)
         report.context = latest
         report.flags_added = _flag_bad(state, report)
@@ -285,7 +316,7 @@ def _commit(maps: list[File], refs: list[File], pointers: dict[str, str], state:
         report.moved = adopting.move_pointers({k: pointers[k] for k in ("latest", "edit", "versions")})
         if pointers["build"]:
             report.moved += adopting.set_builds({adopting.UNKNOWN_CALVER: pointers["build"]}, replace=False)
-        _make_latest(latest, user)
+        _make_latest(latest, user, children)
         summary = (f"{len(maps)} mappings and {len(refs)} references added, {len(eras)} history eras, "
                    f"{len(report.flags_added)} files flagged bad; "
                    + (", ".join(report.moved) or "no pointer moved"))
@@ -360,12 +391,15 @@ def _closure(pmap: str, children: dict[str, set[str]]) -> set[str]:
     return found
 
 
-def _make_latest(latest: str, user: str) -> None:
+def _make_latest(latest: str, user: str, children: dict[str, set[str]]) -> None:
     """`latest` is the one latest row with its files dated; a history era of its own if the
-    history does not end with it (no history, or a context other than the cache's)."""
+    history does not end with it (no history, or a context other than the cache's).
+
+    Its files come from the mapping graph read at the checks: the context is not loaded again.
+    """
     newest = ContextHistory.objects.order_by("-start_date", "-id").first()
     when = newest.start_date if newest is not None and newest.context == latest else timezone.now()
     if newest is None or newest.context != latest:
         ContextHistory.objects.create(start_date=when, context=latest, user=user,
                                       description=f"Imported from a CRDS cache by {user}.")
-    activation.activate(latest, activation.closure(latest), when)
+    activation.activate(latest, _closure(latest, children), when)
