@@ -10,6 +10,7 @@ Settings name these classes as HUEY["huey_class"].
 from __future__ import annotations
 
 import datetime
+import threading
 
 import huey
 from huey.consumer import Consumer, Scheduler
@@ -38,7 +39,8 @@ class SharedScheduler(Scheduler):
         except Exception:
             self._logger.exception("error enqueueing the periodic tasks of %s", minute)
         finally:
-            connections.close_all()  # the scheduler thread's own connections
+            if threading.current_thread() is not threading.main_thread():
+                connections.close_all()  # the scheduler thread's own connections, not a caller's
 
 
 class SharedScheduleConsumer(Consumer):
