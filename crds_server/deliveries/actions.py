@@ -290,6 +290,11 @@ def _reopen(delivery: Delivery, names: list[str], user: str) -> None:
             versioning.bump()
 
 
+def recent(count: int = 50) -> list[Delivery]:
+    """The `count` newest deliveries, newest first."""
+    return list(Delivery.objects.order_by("-number")[:count])
+
+
 def pending() -> list[Delivery]:
     """Deliveries the archive has not archived yet (failed ones included), oldest first."""
     return list(Delivery.objects.exclude(state=ARCHIVED).order_by("number"))

@@ -14,7 +14,6 @@ from django.views.decorators.http import require_http_methods
 
 from crds_server.accounts.actions import has_role
 from crds_server.deliveries import actions as deliveries
-from crds_server.deliveries.models import Delivery
 
 RECENT = 50
 
@@ -29,7 +28,7 @@ def delivery_status(request: HttpRequest) -> HttpResponse:
             "title": "Delivery Status", "message": "Only submitters and operators can see deliveries."},
             status=403)
     response = render(request, "web/operator_deliveries.html", {
-        "pending": deliveries.pending(), "recent": Delivery.objects.order_by("-number")[:RECENT],
+        "pending": deliveries.pending(), "recent": deliveries.recent(RECENT),
         "read_only": True, "operator": has_role(request.user, "operator")})
     patch_cache_control(response, private=True, no_store=True)
     return response

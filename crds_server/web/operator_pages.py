@@ -31,7 +31,6 @@ from crds_server.catalog.errors import CatalogError
 from crds_server.catalog.models import AuditEntry, BuildContext, File
 from crds_server.deliveries import actions as deliveries
 from crds_server.deliveries.errors import DeliveryError
-from crds_server.deliveries.models import Delivery
 from crds_server.lib import plaintext
 from crds_server.locks import actions as locks
 from crds_server.locks.models import InstrumentLock
@@ -286,5 +285,5 @@ def delivery_list(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Delivery {delivery.catalog} is delivered again.")
         return redirect("web-deliveries")
     return render(request, "web/operator_deliveries.html", {
-        "pending": deliveries.pending(), "recent": Delivery.objects.order_by("-number")[:50],
+        "pending": deliveries.pending(), "recent": deliveries.recent(),
         "operator": True})
