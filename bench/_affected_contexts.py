@@ -4,67 +4,16 @@
     python _affected_contexts.py OLD INSTRUMENT all - SERIAL                # every type
     python _affected_contexts.py OLD all all - SERIAL                       # every instrument
 
-Runs with the server's settings (CRDS_SERVER_HOME) and catalogs the new
-mappings like tests/web_helpers.derive_context.  One type: the reference
-REPLACED becomes the next reference of the same rmap, so every dataset whose
-best reference was REPLACED gets another file.  Every type: in each rmap of
-INSTRUMENT every reference becomes the next one of that rmap (sorted, the last
-becomes the first), so every dataset with a found reference of any type is
-affected.  Every instrument: the every-type change in each instrument of OLD.
+Runs with the server's settings (CRDS_SERVER_HOME); the contexts are made by
+tests/replaced_references.py (which says what each change replaces).
 Prints "OLD NEW".
 """
 
 from __future__ import annotations
 
-import re
 import sys
-from pathlib import Path
 
 import django
-
-
-def derive(builder, old: str, instrument: str, filekind: str, replaced: str, serial: str) -> str:
-    from crds_server.catalog import loader
-
-    pmap = loader.get_mapping(old)
-    instruments = sorted(pmap.selections) if instrument == "all" else [instrument]
-    new_imaps = {name: derive_imap(builder, old, name, filekind, replaced, serial)
-                 for name in instruments}
-    new_pmap = f"{pmap.observatory}_{serial}.pmap"
-    builder.add_derived_mapping(old, new_pmap, selections=new_imaps,
-                                description=f"Replaced {instrument} {filekind} references")
-    return new_pmap
-
-
-def derive_imap(builder, old: str, instrument: str, filekind: str, replaced: str, serial: str) -> str:
-    """The new .imap of `instrument` with its rmaps' references replaced (and those rmaps)."""
-    from crds_server.catalog import loader
-
-    store = Path(builder.settings.FILE_CACHE) / "mappings" / builder.settings.OBSERVATORY
-    imap = loader.get_mapping(old).get_imap(instrument)
-    kinds = sorted(imap.selections) if filekind == "all" else [filekind]
-    selections = {}
-    for kind in kinds:
-        try:
-            rmapping = imap.get_rmap(kind)
-        except Exception:  # a type declared N/A for this instrument
-            continue
-        names = sorted(n for n in rmapping.reference_names() if "." in n)
-        if len(names) < 2:
-            continue
-        following = dict(zip(names, names[1:] + names[:1], strict=True))
-        if filekind != "all":
-            following = {replaced: following[replaced]}
-        new_rmap = f"{rmapping.observatory}_{instrument}_{kind}_{serial}.rmap"
-        text = (store / rmapping.basename).read_text().replace(rmapping.basename, new_rmap)
-        text = re.sub(r"'([^']+)'", lambda m, new=following: f"'{new.get(m[1], m[1])}'", text)
-        (store / new_rmap).write_text(text)
-        builder.add_derived_mapping(new_rmap, new_rmap, header={"derived_from": rmapping.basename},
-                                    instrument=instrument, filekind=kind)
-        selections[kind] = new_rmap
-    new_imap = f"{imap.observatory}_{instrument}_{serial}.imap"
-    builder.add_derived_mapping(imap.basename, new_imap, selections=selections, instrument=instrument)
-    return new_imap
 
 
 def main() -> None:
@@ -72,9 +21,11 @@ def main() -> None:
     from django.conf import settings
 
     from tests.builders import CatalogBuilder
+    from tests.replaced_references import derive
 
     old, instrument, filekind, replaced, serial = sys.argv[1:6]
-    print(old, derive(CatalogBuilder(settings), old, instrument, filekind, replaced, serial))
+    instruments = "all" if instrument == "all" else [instrument]
+    print(old, derive(CatalogBuilder(settings), old, instruments, filekind, replaced, serial))
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ def rules(extra: str = "", selector: str = "UseAfter", checksum: str = "1" * 40)
 def test_match_then_useafter_rules_get_a_key_of_match_values_and_useafter_dates():
     plan = bestrefs_memo.plan_for(rules())
     assert plan.value_keys == ("DETECTOR",) and plan.date_keys == ("DATE-OBS", "TIME-OBS")
-    assert plan.dates == ["1991-01-01 00:00:00", "2009-05-11 00:00:00"]
+    assert plan.dates == ("1991-01-01 00:00:00", "2009-05-11 00:00:00")
 
 
 def test_other_selectors_are_left_to_the_library():

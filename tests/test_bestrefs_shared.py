@@ -97,12 +97,13 @@ def test_dates_on_both_sides_of_a_useafter_get_the_files_on_each_side(fresh):
                   ["ccdtab"]) == [True, {"ccdtab": "t3n1116oj_ccd.fits"}]
 
 
-def test_rules_with_hooks_are_left_to_the_library(store):
+def test_rules_with_hooks_get_a_plan_that_calls_the_librarys_hooks(store):
     pmap = loader.get_mapping(CONTEXT)
-    hooked = pmap.get_imap("acs").get_rmap("biasfile")  # a precondition hook rewrites the header
-    assert bestrefs_memo.plan_for(hooked) is None
-    plain = pmap.get_imap("acs").get_rmap("ccdtab")
-    assert bestrefs_memo.plan_for(plain) is not None
+    hooked = bestrefs_memo.plan_for(pmap.get_imap("acs").get_rmap("biasfile"))
+    assert hooked.precondition is not None and hooked.fallback is None
+    assert bestrefs_memo.plan_for(pmap.get_imap("wfpc2").get_rmap("flatfile")).fallback is not None
+    plain = bestrefs_memo.plan_for(pmap.get_imap("acs").get_rmap("ccdtab"))
+    assert plain.precondition is None and plain.fallback is None
 
 
 def test_a_relevance_name_outside_the_match_keys_joins_the_key(store):

@@ -42,8 +42,13 @@ def load_pipeline(context: str) -> Any:
 
 def best_references(context: str, header: dict[str, str], reftypes: list[str] | None) -> dict:
     """{filekind: file or 'NOT FOUND ...'} for one header under `context`."""
+    return conditioned_best_references(context, utils.condition_header(header), reftypes)
+
+
+def conditioned_best_references(context: str, conditioned: dict[str, str],
+                                reftypes: list[str] | None) -> dict:
+    """`best_references` of a header the library has already conditioned (one header, many contexts)."""
     pmap = load_pipeline(context)
-    conditioned = utils.condition_header(header)
     include = reftypes
     if include is None:
         applicable = set(pmap.locate.header_to_reftypes(conditioned, context))

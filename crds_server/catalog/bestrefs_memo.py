@@ -2,23 +2,28 @@
 
 Many datasets ask one .rmap the same question: the same values of the few
 keywords it matches on, and a date that falls between the same two useafter
-dates.  Each answer is computed by the `crds` library (never re-implemented
-here) and kept under a key that provably gives the same answer:
+dates of the rows those values match.  Each answer is computed by the `crds`
+library (never re-implemented here) and kept under a key that provably gives
+the same answer (`bestrefs_plans` says which rmaps get one and which keywords
+it reads):
 
-* the key is the rmap's name and checksum, the values of every keyword the
-  rmap reads apart from its date keywords (its match keys, its reffile switch
-  and every name its relevance expressions use), and the position of the
-  dataset's date, as the library itself reformats it, among every useafter
-  date of the rmap (the library compares dates only with those);
-* only rmaps of the shape Match -> UseAfter (or a lone UseAfter) with file
-  name choices, no hooks, no comment keys, no relevance expression naming a
-  date or an unknown keyword get a key; every other type, and any dataset
-  whose date the library refuses, goes to the plain library call;
-* only answers the library reaches without a failed selection are kept: a
-  file, an omitted type, and "NOT FOUND n/a" where it comes from the rules or
-  a relevance expression.  Lookup errors (their text names the date) and an
-  n/a that may come from the library's do-not-reprocess check after a failed
-  selection are never kept.
+* the rmap's name and checksum and the values of every keyword it reads apart
+  from its dates;
+* the position of the dataset's date, as the library itself reformats it,
+  among the useafter dates of the rows those values can select.  Which rows
+  those are is asked of the library's own selector (its validation and its
+  winnowing match, on the header the library would give it) once per value
+  tuple; when no row can match, the answer cannot depend on the date at all;
+* for rules with a `precondition_header` hook, the values before the hook
+  (the library's relevance checks read those) and the values and date
+  position of the header the hook returns;
+* only answers the library reaches without a failed selection are kept under
+  that key alone.  After a failed selection the answer also depends on the
+  library's do-not-reprocess check, on the exact date when the failure came
+  from the useafter dates (their texts name it), and, for rules with a
+  `fallback_header` hook, on the same kind of key for the header that hook
+  returns; a failed fallback selection that could depend on the date is never
+  kept.
 
 The caches are bounded and per process, keyed by the rules' names and
 checksums, so contexts sharing an rmap (old and new context of an
@@ -28,37 +33,23 @@ affected-datasets run) share its answers.
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import threading
-import types
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Any
 
 from crds.core import exceptions as crexc
-from crds.core import rmap as crds_rmap
 from crds.core import selectors, utils
 
 from crds_server.lib.lru import LRU
 
+from . import bestrefs_plans
+from .bestrefs_plans import Plan, for_header, plan_for
+
+__all__ = ["best_references", "for_header", "forget", "plan_for"]
+
 ANSWERS_SIZE = 200_000
-PLANS_SIZE = 4_000
+GRIDS_SIZE = 50_000
 _MISSING = object()  # a keyword absent from the header (a value no header has)
-_NO_HOOK = object()
-_HOOKS = ("precondition_header", "fallback_header")
-
-
-@dataclass(eq=False)
-class Plan:
-    """What one rmap's answer depends on: keyword values and the date's position."""
-
-    rmap: Any
-    token: Any  # (name, checksum); per header shape, a small number for that and the value keys
-    value_keys: tuple[str, ...]
-    date_keys: tuple[str, ...]
-    dates: list[str]
-    date_reader: Any  # a UseAfter selector of the rmap: the library's own date handling
-    names: frozenset[str]  # every name its expressions read
 
 
 class _Answers:
@@ -88,119 +79,24 @@ class _Answers:
 
 
 _answers = _Answers(ANSWERS_SIZE)
-_plans: LRU[Plan | None] = LRU(PLANS_SIZE)
+_grids: LRU[Any] = LRU(GRIDS_SIZE)
 _tables: LRU[dict] = LRU(256)
 _NOT_KEPT = object()
-_FAILED = object()  # kept for (values, date position): the library's selection fails there
-_tokens: dict[tuple, int] = {}
-_token_lock = threading.Lock()
+_FAILED = object()  # kept for a key whose first selection fails: see the failure key
+_NO_ROW = -1  # the date "position" when no row can match: the selection fails whatever the date
 
 
 def forget() -> None:
     """Drop every kept answer and plan (tests; after a restore)."""
-    global _plans, _tables
+    global _tables, _grids
     _answers.clear()
-    _plans = LRU(PLANS_SIZE)
+    bestrefs_plans.forget()
     _tables = LRU(256)
+    _grids = LRU(GRIDS_SIZE)
 
 
 def _checksum(mapping: Any) -> str:
-    return str(mapping.header.get("sha1sum", ""))
-
-
-# -- plans: which rmaps get a key, and which keywords make it ----------------------------
-
-
-def plan_for(mapping: Any) -> Plan | None:
-    """The plan of rmap `mapping`, or None when its answers must come from the library each time."""
-    token = (str(mapping.basename), _checksum(mapping))
-    return _plans.get(token, lambda: _build_plan(mapping, token))
-
-
-def _build_plan(mapping: Any, token: tuple[str, str]) -> Plan | None:
-    if type(mapping) is not crds_rmap.ReferenceMapping or not token[1]:
-        return None
-    if mapping._comment_parkeys or any(mapping.get_hook(n, _NO_HOOK) is not _NO_HOOK for n in _HOOKS):
-        return None
-    shape = _useafters(mapping.selector)
-    if shape is None:
-        return None
-    date_keys, dates, reader = shape
-    if {k.lower() for k in date_keys} & set(mapping._parkey_relevance_exprs):
-        return None  # a relevance rule could turn the date into N/A before the selection
-    names = _expression_names(mapping)
-    if names is None:
-        return None
-    value_keys = tuple(sorted(set(mapping.get_required_parkeys()) - set(date_keys)))
-    return Plan(mapping, token, value_keys, date_keys, dates, reader, frozenset(names))
-
-
-def _useafters(selector: Any) -> tuple[tuple[str, ...], list[str], Any] | None:
-    """(date keywords, sorted useafter dates, a UseAfter) for Match->UseAfter or UseAfter rules."""
-    if type(selector) is selectors.UseAfterSelector:
-        nested = [selector]
-    elif type(selector) is selectors.MatchSelector:
-        nested = selector.choices()
-        if not nested or not all(type(s) is selectors.UseAfterSelector for s in nested):
-            return None
-    else:
-        return None
-    params = {tuple(s._parameters) for s in nested}
-    if len(params) != 1:
-        return None
-    dates: set[str] = set()
-    for useafter in nested:
-        for selection in useafter._selections:
-            if not isinstance(selection.key, str) or not isinstance(selection.choice, str):
-                return None
-            dates.add(selection.key)
-    date_keys = params.pop()
-    if not date_keys or (type(selector) is selectors.MatchSelector
-                         and set(date_keys) & set(selector._parameters)):
-        return None
-    return date_keys, sorted(dates), nested[0]
-
-
-def _expression_names(mapping: Any) -> set[str] | None:
-    """Every name the rmap's relevance and omit expressions read (None: not provable)."""
-    exprs = [mapping._rmap_relevance_expr, mapping._rmap_omit_expr,
-             *mapping._parkey_relevance_exprs.values()]
-    names: set[str] = set()
-    for _source, code in exprs:
-        if not isinstance(code, types.CodeType):
-            return None
-        names |= _code_names(code)
-    return names
-
-
-def _code_names(code: types.CodeType) -> set[str]:
-    names = set(code.co_names) | set(code.co_varnames) | set(code.co_freevars)
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            names |= _code_names(const)
-    return names
-
-
-def for_header(plan: Plan, header_keys: Any) -> Plan | None:
-    """`plan` with the keywords its expression names stand for in headers with `header_keys`.
-
-    The library evaluates the expressions on the minimised header (whose keys are
-    fixed per instrument) plus a copy of each dotted key spelled with '_' for '.',
-    and, for parkey relevance, every required key; a name therefore reads the keys
-    it equals in either spelling.  A name that stands for no key or for a date
-    keyword leaves the rmap to the library.
-    """
-    candidates = set(header_keys) | set(plan.value_keys) | set(plan.date_keys)
-    keys = set(plan.value_keys)
-    for name in plan.names:
-        spelled = {k for k in candidates if name in (k, k.replace(".", "_"))}
-        if not spelled or spelled & set(plan.date_keys):
-            return None
-        keys |= spelled
-    value_keys = tuple(sorted(keys))
-    with _token_lock:  # one number per (rmap, checksum, keys), even with two threads at once
-        token = _tokens.setdefault((*plan.token, value_keys), len(_tokens))
-    return dataclasses.replace(plan, value_keys=value_keys, token=token)
+    return bestrefs_plans.checksum(mapping)
 
 
 # -- answers ------------------------------------------------------------------------------
@@ -243,25 +139,94 @@ def _kind_plan(imap: Any, kind: str, header_keys: Any) -> Plan | None:
 def _lookup(plan: Plan, imap: Any, kind: str, header: dict[str, str],
             dates: dict[tuple[str, ...], Any]) -> Any:
     """The kept answer (None: omitted), a new answer now kept, or _NOT_KEPT (ask the library)."""
+    # The library gives both hooks one copy of the header, as here (a hook could change it).
+    given = dict(header) if plan.precondition or plan.fallback else header
+    if plan.precondition is None:
+        chosen, first = header, _signature(plan, header, dates)
+        key = (plan.token, first)
+    else:
+        try:
+            chosen = plan.precondition(plan.rmap, given)
+        except Exception:
+            return _NOT_KEPT
+        first = _signature(plan, chosen, {})
+        key = (plan.token, _values(plan, header), first)
+    if first is None:
+        return _NOT_KEPT
+    answer = _answers.get(key, _NOT_KEPT)
+    if answer is _NOT_KEPT:
+        answer = _ask(imap, kind, header)
+        if not _selection_fails(plan, header, chosen, answer):
+            _answers.put(key, answer)
+            return answer
+        _answers.put(key, _FAILED)
+        failure = _failure_key(plan, key, first, given, chosen)
+        if failure is not None:
+            _answers.put(failure, answer)
+        return answer
+    if answer is not _FAILED:
+        return answer
+    failure = _failure_key(plan, key, first, given, chosen)
+    if failure is None:
+        return _NOT_KEPT
+    answer = _answers.get(failure, _NOT_KEPT)
+    if answer is _NOT_KEPT:
+        answer = _ask(imap, kind, header)
+        _answers.put(failure, answer)
+    return answer
+
+
+def _ask(imap: Any, kind: str, header: dict[str, str]) -> Any:
+    """The library's own answer for one type."""
+    return imap.get_best_references(header, include=[kind]).get(kind)
+
+
+def _values(plan: Plan, header: dict[str, str]) -> tuple:
+    return tuple(header.get(k, _MISSING) for k in plan.value_keys)
+
+
+def _signature(plan: Plan, header: dict[str, str], dates: dict[tuple[str, ...], Any]) -> tuple | None:
+    """(values, date position) of the header the rmap's selector is given; None: ask the library.
+
+    The position is among the useafter dates of the rows these values can select
+    (`_grid`), or _NO_ROW when none can: then the date is never read.
+    """
     date = dates.get(plan.date_keys, _NOT_KEPT)
     if date is _NOT_KEPT:
         date = dates[plan.date_keys] = _lookup_date(plan, header)
     if date is None:
-        return _NOT_KEPT
-    values = tuple(header.get(k, _MISSING) for k in plan.value_keys)
-    key = (plan.token, values, bisect.bisect_right(plan.dates, date))
-    answer = _answers.get(key, _NOT_KEPT)
-    if answer is _FAILED:
-        return _failed_answer(plan, imap, kind, header, (plan.token, values, date))
-    if answer is not _NOT_KEPT:
-        return answer
-    answer = imap.get_best_references(header, include=[kind]).get(kind)
-    if _selection_fails(plan.rmap, header, answer):
-        _answers.put(key, _FAILED)
-        _answers.put((plan.token, values, date, _dnr(plan.rmap, header)), answer)
-    else:
-        _answers.put(key, answer)
-    return answer
+        return None
+    values = _values(plan, header)
+    grid = _grids.get((plan.token, values), lambda: _grid(plan, header))
+    return (values, _NO_ROW if grid is None else bisect.bisect_right(grid, date))
+
+
+def _grid(plan: Plan, header: dict[str, str]) -> tuple[str, ...] | None:
+    """The sorted useafter dates of every row the library's selector can try for these values.
+
+    The library's Match selection validates the match values, then tries the
+    matching rows best first (equally good ones merged); each row compares only
+    the date with its own useafter dates.  Asked here with the library's own
+    steps on the header the library would give it; None when it fails before
+    any row, whatever the date.
+    """
+    selector = plan.rmap.selector
+    if type(selector) is selectors.UseAfterSelector:
+        return plan.dates
+    found: set[str] = set()
+    tried = False
+    try:
+        given = _relevant(plan.rmap, header)
+        selector._check_defined(given)
+        for selection in selector.get_selection(selector._validate_header(given)):
+            tried = True
+            choice = selection.choice
+            if not isinstance(choice, selectors.Selector):
+                return plan.dates  # not the shape planned for: every date of the rules
+            found.update(k for k in choice.keys() if isinstance(k, str))
+    except Exception:
+        pass  # the library's selection ends here too (after the rows tried, if any)
+    return tuple(sorted(found)) if tried else None
 
 
 def _lookup_date(plan: Plan, header: dict[str, str]) -> str | None:
@@ -275,36 +240,75 @@ def _lookup_date(plan: Plan, header: dict[str, str]) -> str | None:
     return date if isinstance(date, str) else None
 
 
-def _selection_fails(mapping: Any, header: dict[str, str], answer: Any) -> bool:
-    """Whether the library's selection failed for this header (then the answer also depends on
-    the exact date, which error texts name, and on the library's do-not-reprocess check).
+def _selection_fails(plan: Plan, header: dict[str, str], chosen: dict[str, str], answer: Any) -> bool:
+    """Whether the library's first selection failed for this header (`chosen`: after its hook).
 
-    A file or an omitted type only come from a successful selection; n/a and errors are
-    checked with the library's own steps, in its order: relevance, then selection.
+    Without a fallback hook, a file or an omitted type only come from a successful
+    selection; n/a and errors are checked with the library's own steps, in its
+    order: omission and relevance, then selection.
     """
-    if answer is None or (isinstance(answer, str) and not answer.startswith("NOT FOUND")):
+    mapping = plan.rmap
+    if plan.fallback is None and (answer is None or (isinstance(answer, str)
+                                                     and not answer.startswith("NOT FOUND"))):
         return False
     try:
-        mapping.check_rmap_relevance(utils.condition_header_keys(dict(header)))
-    except crexc.IrrelevantReferenceTypeError:
+        conditioned = utils.condition_header_keys(dict(header))
+        mapping.check_rmap_omit(conditioned)
+        mapping.check_rmap_relevance(conditioned)
+    except (crexc.IrrelevantReferenceTypeError, crexc.OmitReferenceTypeError):
         return False
+    return _fails(mapping, chosen)
+
+
+def _fails(mapping: Any, chosen: dict[str, str]) -> bool:
     try:
-        mapping.selector.choose(mapping.map_irrelevant_parkeys_to_na(dict(header)))
+        mapping.selector.choose(_relevant(mapping, chosen))
     except Exception:
         return True
     return False
 
 
-def _dnr(mapping: Any, header: dict[str, str]) -> bool:
+def _dnr(mapping: Any, chosen: dict[str, str]) -> bool:
     """The library's do-not-reprocess check, on the header it gives it after a failed selection."""
-    return mapping.dnr_check(mapping.map_irrelevant_parkeys_to_na(dict(header))) is True
+    return mapping.dnr_check(_relevant(mapping, chosen)) is True
 
 
-def _failed_answer(plan: Plan, imap: Any, kind: str, header: dict[str, str], key: tuple) -> Any:
-    """A failed selection's answer, kept under the exact date and do-not-reprocess outcome."""
-    key = (*key, _dnr(plan.rmap, header))
-    answer = _answers.get(key, _NOT_KEPT)
-    if answer is _NOT_KEPT:
-        answer = imap.get_best_references(header, include=[kind]).get(kind)
-        _answers.put(key, answer)
-    return answer
+def _relevant(mapping: Any, header: dict[str, str]) -> dict[str, str]:
+    """The header after the library's parkey relevance step (a copy: unchanged without such rules)."""
+    if not mapping._parkey_relevance_exprs:
+        return dict(header)
+    return mapping.map_irrelevant_parkeys_to_na(dict(header))
+
+
+def _failure_key(plan: Plan, key: tuple, first: tuple, given: dict[str, str],
+                 chosen: dict[str, str]) -> tuple | None:
+    """The key of the answer after a failed first selection (None: not kept).
+
+    The library then says n/a for a do-not-reprocess dataset; otherwise it tries
+    the fallback hook's header, if any, and else reports the first failure (its
+    text names the date unless no row could match).  A failed fallback selection
+    is kept only when no row could match it either.
+    """
+    if _dnr(plan.rmap, chosen):
+        return (*key, "do not reprocess")
+    if plan.fallback is None:
+        return (*key, "failed", _exact(plan, first, chosen))
+    try:
+        fallback = plan.fallback(plan.rmap, given)
+    except Exception:
+        return None
+    if not fallback:
+        return (*key, "failed, no fallback", _exact(plan, first, chosen))
+    try:
+        minimized = plan.rmap.minimize_header(fallback)
+    except Exception:
+        return None
+    second = _signature(plan, minimized, {})
+    if second is None or (second[1] != _NO_ROW and _fails(plan.rmap, minimized)):
+        return None
+    return (*key, "fallback", second)
+
+
+def _exact(plan: Plan, signature: tuple, header: dict[str, str]) -> str | None:
+    """The exact date, when a failure's text can name it (some row was tried)."""
+    return None if signature[1] == _NO_ROW else _lookup_date(plan, header)

@@ -6,6 +6,12 @@ N/A and NOT FOUND conversions, and which differences count.  This module
 builds that script object with the same options the legacy server's cron job
 used and feeds it best references computed on the server's loaded contexts,
 so the results are the library's, dataset for dataset.
+
+The library compares a dataset's old and new references type by type, each
+type on its own (`_compare_bestrefs`).  Many datasets bring the same (old,
+new) pair for a type, so each type's outcome is kept per pair, unless the
+library tracked an error for it: errors name their dataset and are counted
+per dataset, so those pairs are compared again for every dataset.
 """
 
 from __future__ import annotations
@@ -15,10 +21,12 @@ from typing import Any
 from crds.bestrefs.bestrefs import BestrefsScript
 from crds.core import utils
 
-from crds_server.catalog.bestrefs import best_references
+from crds_server.catalog.bestrefs import conditioned_best_references
 
 # max-errors-per-class 0: errors are tracked and summarised, not logged one by one.
 _OPTIONS = ["--affected-datasets", "--max-errors-per-class", "0"]
+_ABSENT = object()  # a type one side's references do not have
+OUTCOMES_SIZE = 100_000
 
 
 class Comparison:
@@ -30,6 +38,7 @@ class Comparison:
                                       "--new-context", new], reset_log=False)
         self.script.old_context, self.script.new_context = old, new
         self.script.affected_instruments = {i.lower(): set(t) for i, t in affected.items()}
+        self._outcomes: dict[tuple, tuple[bool, bool]] = {}  # (instrument, type, old, new): outcome
 
     def changed_types(self, dataset: str, header: dict[str, str]) -> list[str] | None:
         """Sorted filekinds whose best reference changes; None when the library drops the dataset.
@@ -40,22 +49,42 @@ class Comparison:
         script = self.script
         instrument = utils.header_to_instrument(header).lower()
         try:
-            new_refs = self._bestrefs(instrument, dataset, self.new, header)
-            old_refs = self._bestrefs(instrument, dataset, self.old, header)
+            conditioned = utils.condition_header(header)
+            new_refs = self._bestrefs(instrument, dataset, self.new, header, conditioned)
+            old_refs = self._bestrefs(instrument, dataset, self.old, header, conditioned)
         except Exception as exc:  # the library logs the dataset as failed and goes on
             script.log_and_track_error(dataset, instrument, "unknown", "Failed processing:", str(exc))
             return None
-        updates, killed = script._compare_bestrefs(instrument, dataset, old_refs, new_refs)
-        if killed:
-            return None
-        return sorted({u.filekind for u in updates})
+        changed, killed = [], False
+        for kind in sorted(set(old_refs) | set(new_refs)):
+            updated, dropped = self._outcome(instrument, dataset, kind, old_refs, new_refs)
+            killed = killed or dropped
+            if updated:
+                changed.append(kind.lower())
+        return None if killed else sorted(set(changed))
 
-    def _bestrefs(self, instrument: str, dataset: str, context: str, header: dict) -> dict[str, Any]:
+    def _outcome(self, instrument: str, dataset: str, kind: str, old_refs: dict, new_refs: dict
+                 ) -> tuple[bool, bool]:
+        """(updated, killed) of one type: the library's comparison of that type alone."""
+        pair = (instrument, kind, old_refs.get(kind, _ABSENT), new_refs.get(kind, _ABSENT))
+        outcome = self._outcomes.get(pair)
+        if outcome is None:
+            tracked = self.script.ue_mixin.tracked_errors
+            updates, kills = self.script._compare_bestrefs(
+                instrument, dataset, {k: v for k, v in old_refs.items() if k == kind},
+                {k: v for k, v in new_refs.items() if k == kind})
+            outcome = (bool(updates), bool(kills))
+            if self.script.ue_mixin.tracked_errors == tracked and len(self._outcomes) < OUTCOMES_SIZE:
+                self._outcomes[pair] = outcome
+        return outcome
+
+    def _bestrefs(self, instrument: str, dataset: str, context: str, header: dict,
+                  conditioned: dict) -> dict[str, Any]:
         """The library's `get_bestrefs` step, on the server's loaded context."""
         reftypes = self.script.determine_reftypes(instrument, dataset, context, header)
         if reftypes is None:
             return {}
-        refs = best_references(context, header, list(reftypes))
+        refs = conditioned_best_references(context, conditioned, list(reftypes))
         return {key.upper(): value for key, value in refs.items()}
 
     def errors(self) -> dict[str, int]:
