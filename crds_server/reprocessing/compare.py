@@ -9,8 +9,9 @@ so the results are the library's, dataset for dataset.
 
 The library compares a dataset's old and new references type by type, each
 type on its own (`_compare_bestrefs`).  Many datasets bring the same (old,
-new) pair for a type, so each type's outcome is kept per pair, unless the
-library tracked an error for it: errors name their dataset and are counted
+new) pair for a type, so each type's outcome is kept per pair (in this
+process, for every run: the options never change), unless the library
+tracked an error for it: errors name their dataset and are counted
 per dataset, so those pairs are compared again for every dataset.
 """
 
@@ -27,6 +28,9 @@ from crds_server.catalog.bestrefs import conditioned_best_references
 _OPTIONS = ["--affected-datasets", "--max-errors-per-class", "0"]
 _ABSENT = object()  # a type one side's references do not have
 OUTCOMES_SIZE = 100_000
+# (instrument, type, old, new) -> (updated, killed): the options are the same for every run,
+# so the outcomes hold across chunks and runs of this process (emptied when full).
+_outcomes: dict[tuple, tuple[bool, bool]] = {}
 
 
 class Comparison:
@@ -38,7 +42,6 @@ class Comparison:
                                       "--new-context", new], reset_log=False)
         self.script.old_context, self.script.new_context = old, new
         self.script.affected_instruments = {i.lower(): set(t) for i, t in affected.items()}
-        self._outcomes: dict[tuple, tuple[bool, bool]] = {}  # (instrument, type, old, new): outcome
 
     def changed_types(self, dataset: str, header: dict[str, str]) -> list[str] | None:
         """Sorted filekinds whose best reference changes; None when the library drops the dataset.
@@ -67,15 +70,17 @@ class Comparison:
                  ) -> tuple[bool, bool]:
         """(updated, killed) of one type: the library's comparison of that type alone."""
         pair = (instrument, kind, old_refs.get(kind, _ABSENT), new_refs.get(kind, _ABSENT))
-        outcome = self._outcomes.get(pair)
+        outcome = _outcomes.get(pair)
         if outcome is None:
             tracked = self.script.ue_mixin.tracked_errors
             updates, kills = self.script._compare_bestrefs(
                 instrument, dataset, {k: v for k, v in old_refs.items() if k == kind},
                 {k: v for k, v in new_refs.items() if k == kind})
             outcome = (bool(updates), bool(kills))
-            if self.script.ue_mixin.tracked_errors == tracked and len(self._outcomes) < OUTCOMES_SIZE:
-                self._outcomes[pair] = outcome
+            if self.script.ue_mixin.tracked_errors == tracked:
+                if len(_outcomes) >= OUTCOMES_SIZE:
+                    _outcomes.clear()
+                _outcomes[pair] = outcome
         return outcome
 
     def _bestrefs(self, instrument: str, dataset: str, context: str, header: dict,
