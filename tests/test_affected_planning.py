@@ -120,3 +120,52 @@ def test_a_consumer_claims_the_costliest_queued_chunk_first(two_instruments):
     AffectedChunk.objects.filter(pk=planned[-1]).update(cost=10**9)
     assert actions.claim_next(run, "consumer").pk == planned[-1]
     assert actions.claim_next(run, "consumer").pk == planned[0]
+
+
+def _instrument(chunk_id: int) -> str:
+    return AffectedChunk.objects.get(pk=chunk_id).instrument
+
+
+def _done_by_this_job(run: AffectedRun, before: set[int]) -> int:
+    [done] = set(AffectedChunk.objects.filter(run=run, status="done").values_list("pk", flat=True)) - before
+    return done
+
+
+def test_a_consumer_keeps_to_the_instrument_it_computed_last(two_instruments, monkeypatch):
+    old, new, _ = two_instruments
+    monkeypatch.setattr(actions, "_recent", {})
+    run = actions.start_run(old, new)
+    planned = actions.plan(run)
+    assert actions.run_chunk(planned[0])
+    first = _instrument(planned[0])
+    other = next(i for i in planned if _instrument(i) != first)
+    assert any(_instrument(i) == first for i in planned[1:])  # more of the first instrument is queued
+    assert actions.run_chunk(other)  # the job names another instrument's chunk
+    done = _done_by_this_job(run, {planned[0]})
+    assert _instrument(done) == first and AffectedChunk.objects.get(pk=other).status == "queued"
+
+
+def test_a_new_consumer_takes_an_instrument_no_consumer_is_computing(two_instruments, monkeypatch):
+    old, new, _ = two_instruments
+    monkeypatch.setattr(actions, "_recent", {})
+    run = actions.start_run(old, new)
+    planned = actions.plan(run)
+    assert actions.claim(planned[0], "another consumer")
+    busy = _instrument(planned[0])
+    same = next(i for i in planned[1:] if _instrument(i) == busy)
+    assert actions.run_chunk(same)
+    assert _instrument(_done_by_this_job(run, set())) != busy
+
+
+def test_one_job_per_chunk_computes_every_chunk_whatever_the_jobs_name(two_instruments, monkeypatch):
+    old, new, other = two_instruments
+    monkeypatch.setattr(actions, "_recent", {})
+    run = actions.start_run(old, new)
+    planned = actions.plan(run)
+    for _ in planned:
+        assert actions.run_chunk(planned[-1])  # every job names the same chunk
+    assert not actions.run_chunk(planned[-1])  # nothing is left for an extra job
+    run.refresh_from_db()
+    assert run.status == "done"
+    assert {i: t for c in AffectedChunk.objects.filter(run=run) for i, t in c.affected.items()} \
+        == _library(old, new)

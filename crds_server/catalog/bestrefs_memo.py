@@ -289,7 +289,11 @@ def _failure_key(plan: Plan, key: tuple, first: tuple, given: dict[str, str],
     text names the date unless no row could match).  A failed fallback selection
     is kept only when no row could match it either.
     """
-    if _dnr(plan.rmap, chosen):
+    try:
+        dnr = _dnr(plan.rmap, chosen)
+    except Exception:
+        return None  # the library's own call raises here too: nothing to keep
+    if dnr:
         return (*key, "do not reprocess")
     if plan.fallback is None:
         return (*key, "failed", _exact(plan, first, chosen))

@@ -112,15 +112,46 @@ def claim_next(run: AffectedRun, token: str) -> AffectedChunk | None:
     return None
 
 
+# The instrument this process computed last, per run: its kept best-references answers and
+# comparison outcomes are warm for that instrument's rules (they are per process).
+_recent: dict[int, str] = {}
+
+
 def run_chunk(chunk_id: int) -> bool:
-    """Claim chunk `chunk_id` and compute it (a job's body); False when it was not claimable."""
-    token = uuid.uuid4().hex
-    if not claim(chunk_id, token):
+    """A job's body: compute one queued chunk of the named chunk's run; False when none was left.
+
+    The consumer takes, in this order: a chunk of the instrument it computed last
+    (its per-process answers are warm for it), a chunk of an instrument no
+    consumer is computing (so consumers do not warm the same rules twice), the
+    named chunk, the costliest queued chunk.  Each job computes at most one
+    chunk, and one whenever a chunk is queued, so one job per chunk (and one per
+    requeued chunk) computes them all.
+    """
+    run_id = AffectedChunk.objects.filter(pk=chunk_id).values_list("run_id", flat=True).first()
+    if run_id is None:
         return False
-    chunk = AffectedChunk.objects.select_related("run").get(pk=chunk_id)
-    process(chunk, token)
-    finish_if_complete(chunk.run)
-    return True
+    token = uuid.uuid4().hex
+    for candidate in _candidates(run_id, chunk_id):
+        if claim(candidate, token):
+            chunk = AffectedChunk.objects.select_related("run").get(pk=candidate)
+            if len(_recent) > 100:
+                _recent.clear()
+            _recent[run_id] = chunk.instrument
+            process(chunk, token)
+            finish_if_complete(chunk.run)
+            return True
+    return False
+
+
+def _candidates(run_id: int, named: int) -> list[int]:
+    queued = list(AffectedChunk.objects.filter(run_id=run_id, status=QUEUED)
+                  .order_by("-cost", "pk").values_list("pk", "instrument"))
+    busy = set(AffectedChunk.objects.filter(run_id=run_id, status=RUNNING)
+               .values_list("instrument", flat=True))
+    mine = _recent.get(run_id)
+    return list(dict.fromkeys([*(pk for pk, instrument in queued if instrument == mine),
+                               *(pk for pk, instrument in queued if instrument not in busy),
+                               named, *(pk for pk, _ in queued)]))
 
 
 def process(chunk: AffectedChunk, token: str) -> bool:
