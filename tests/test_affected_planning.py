@@ -169,3 +169,19 @@ def test_one_job_per_chunk_computes_every_chunk_whatever_the_jobs_name(two_instr
     assert run.status == "done"
     assert {i: t for c in AffectedChunk.objects.filter(run=run) for i, t in c.affected.items()} \
         == _library(old, new)
+
+
+def test_two_consumers_on_one_instrument_part_when_another_is_queued(two_instruments, monkeypatch,
+                                                                     settings):
+    old, new, _ = two_instruments
+    settings.AFFECTED_CHUNKS = 12  # several chunks per instrument
+    monkeypatch.setattr(actions, "_recent", {})
+    run = actions.start_run(old, new)
+    planned = actions.plan(run)
+    assert actions.run_chunk(planned[0])
+    mine = _instrument(planned[0])
+    same = [i for i in planned[1:] if _instrument(i) == mine]
+    assert len(same) >= 2
+    assert actions.claim(same[0], "another consumer")  # it computes my instrument too
+    assert actions.run_chunk(same[1])
+    assert _instrument(_done_by_this_job(run, {planned[0]})) != mine

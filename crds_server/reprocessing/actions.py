@@ -121,11 +121,13 @@ def run_chunk(chunk_id: int) -> bool:
     """A job's body: compute one queued chunk of the named chunk's run; False when none was left.
 
     The consumer takes, in this order: a chunk of the instrument it computed last
-    (its per-process answers are warm for it), a chunk of an instrument no
-    consumer is computing (so consumers do not warm the same rules twice), the
-    named chunk, the costliest queued chunk.  Each job computes at most one
-    chunk, and one whenever a chunk is queued, so one job per chunk (and one per
-    requeued chunk) computes them all.
+    while no other consumer computes that instrument (its per-process answers
+    are warm for it), a chunk of an instrument no consumer is computing (so
+    consumers do not warm the same rules twice; two that started on the same
+    one part after a chunk), one of its last instrument anyway, the named
+    chunk, the costliest queued chunk.  Each job computes at most one chunk, and
+    one whenever a chunk is queued, so one job per chunk (and one per requeued
+    chunk) computes them all.
     """
     run_id = AffectedChunk.objects.filter(pk=chunk_id).values_list("run_id", flat=True).first()
     if run_id is None:
@@ -149,9 +151,10 @@ def _candidates(run_id: int, named: int) -> list[int]:
     busy = set(AffectedChunk.objects.filter(run_id=run_id, status=RUNNING)
                .values_list("instrument", flat=True))
     mine = _recent.get(run_id)
-    return list(dict.fromkeys([*(pk for pk, instrument in queued if instrument == mine),
-                               *(pk for pk, instrument in queued if instrument not in busy),
-                               named, *(pk for pk, _ in queued)]))
+    own = [pk for pk, instrument in queued if instrument == mine]
+    free = [pk for pk, instrument in queued if instrument not in busy]
+    return list(dict.fromkeys([*(own if mine not in busy else []), *free, *own, named,
+                               *(pk for pk, _ in queued)]))
 
 
 def process(chunk: AffectedChunk, token: str) -> bool:
