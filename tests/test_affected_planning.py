@@ -185,3 +185,23 @@ def test_two_consumers_on_one_instrument_part_when_another_is_queued(two_instrum
     assert actions.claim(same[0], "another consumer")  # it computes my instrument too
     assert actions.run_chunk(same[1])
     assert _instrument(_done_by_this_job(run, {planned[0]})) != mine
+
+
+def test_a_job_whose_claims_were_all_lost_reads_the_queue_again(two_instruments, monkeypatch):
+    # Another consumer took the only chunk this job had read as queued; a chunk queued since
+    # (requeued, its own job already gone to another chunk) must still get computed by this job.
+    old, new, _ = two_instruments
+    monkeypatch.setattr(actions, "_recent", {})
+    run = actions.start_run(old, new)
+    planned = actions.plan(run)
+    read = actions._candidates
+    reads = []
+
+    def stale_first_read(run_id, named):
+        reads.append(named)
+        return [planned[0]] if len(reads) == 1 else read(run_id, named)
+
+    assert actions.claim(planned[0], "another consumer")
+    monkeypatch.setattr(actions, "_candidates", stale_first_read)
+    assert actions.run_chunk(planned[0])
+    assert len(reads) == 2 and _done_by_this_job(run, set()) != planned[0]

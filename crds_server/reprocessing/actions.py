@@ -133,21 +133,27 @@ def run_chunk(chunk_id: int) -> bool:
     if run_id is None:
         return False
     token = uuid.uuid4().hex
-    for candidate in _candidates(run_id, chunk_id):
-        if claim(candidate, token):
-            chunk = AffectedChunk.objects.select_related("run").get(pk=candidate)
-            if len(_recent) > 100:
-                _recent.clear()
-            _recent[run_id] = chunk.instrument
-            process(chunk, token)
-            finish_if_complete(chunk.run)
-            return True
+    while candidates := _candidates(run_id, chunk_id):
+        for candidate in candidates:
+            if claim(candidate, token):
+                chunk = AffectedChunk.objects.select_related("run").get(pk=candidate)
+                if len(_recent) > 100:
+                    _recent.clear()
+                _recent[run_id] = chunk.instrument
+                process(chunk, token)
+                finish_if_complete(chunk.run)
+                return True
+        # Every claim was lost to other consumers; a chunk queued since the list was read
+        # (a requeued one) may have had its own job take another chunk: read again.
     return False
 
 
 def _candidates(run_id: int, named: int) -> list[int]:
+    """The queued chunks of the run in the order a job tries them; [] when none is queued."""
     queued = list(AffectedChunk.objects.filter(run_id=run_id, status=QUEUED)
                   .order_by("-cost", "pk").values_list("pk", "instrument"))
+    if not queued:
+        return []
     busy = set(AffectedChunk.objects.filter(run_id=run_id, status=RUNNING)
                .values_list("instrument", flat=True))
     mine = _recent.get(run_id)
@@ -192,13 +198,19 @@ def _beat(chunk: AffectedChunk, token: str) -> bool:
         heartbeat=timezone.now()) == 1
 
 
-def requeue_stale(now: datetime.datetime | None = None) -> list[int]:
-    """Hand back running chunks whose consumer stopped beating; fail those tried too often."""
+def requeue_stale(now: datetime.datetime | None = None, run: AffectedRun | None = None) -> list[int]:
+    """Hand back running chunks whose consumer stopped beating; fail those tried too often.
+
+    The caller gives each requeued chunk a job (or, with `run`, computes that run's itself).
+    """
     now = now or timezone.now()
     limit = now - datetime.timedelta(seconds=float(getattr(settings, "AFFECTED_STALE_SECONDS", 45)))
     most = int(getattr(settings, "AFFECTED_MAX_ATTEMPTS", 3))
     requeued = []
-    for chunk in AffectedChunk.objects.filter(status=RUNNING, heartbeat__lt=limit).select_related("run"):
+    stale = AffectedChunk.objects.filter(status=RUNNING, heartbeat__lt=limit)
+    if run is not None:
+        stale = stale.filter(run=run)
+    for chunk in stale.select_related("run"):
         stale = AffectedChunk.objects.filter(pk=chunk.pk, status=RUNNING, claim=chunk.claim)
         if chunk.attempts >= most:
             if stale.update(status=FAILED, error_details=f"Interrupted {chunk.attempts} times."):
@@ -315,7 +327,7 @@ def work(run: AffectedRun, poll: float = 0.5) -> AffectedRun:
             return run
         chunk = claim_next(run, token)
         if chunk is None:
-            requeue_stale()
+            requeue_stale(run=run)  # this loop computes them; other runs' chunks keep their jobs
             if not finish_if_complete(run):
                 time.sleep(poll)
             continue
