@@ -144,7 +144,7 @@ def require_mapping(name: str) -> str:
     alias = router.db_for_read(File)
     sql, compiled, slot = _mapping_query(alias)
     params = list(compiled)  # a copy: the compiled one is shared by every thread
-    params[slot] = name
+    params[slot] = str(name)
     with connections[alias].cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchone()
