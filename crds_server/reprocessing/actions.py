@@ -207,10 +207,10 @@ def requeue_stale(now: datetime.datetime | None = None, run: AffectedRun | None 
     limit = now - datetime.timedelta(seconds=float(getattr(settings, "AFFECTED_STALE_SECONDS", 45)))
     most = int(getattr(settings, "AFFECTED_MAX_ATTEMPTS", 3))
     requeued = []
-    stale = AffectedChunk.objects.filter(status=RUNNING, heartbeat__lt=limit)
+    silent = AffectedChunk.objects.filter(status=RUNNING, heartbeat__lt=limit)
     if run is not None:
-        stale = stale.filter(run=run)
-    for chunk in stale.select_related("run"):
+        silent = silent.filter(run=run)
+    for chunk in silent.select_related("run"):
         stale = AffectedChunk.objects.filter(pk=chunk.pk, status=RUNNING, claim=chunk.claim)
         if chunk.attempts >= most:
             if stale.update(status=FAILED, error_details=f"Interrupted {chunk.attempts} times."):
