@@ -219,3 +219,25 @@ def test_the_library_reads_system_versions_from_a_jwst_server(jwst_demo, tmp_pat
     assert done.returncode == 0, done.stderr[-2000:]
     versions = json.loads(done.stdout.strip().splitlines()[-1])
     assert versions["meta"]["reftype"] == "CALVER"
+
+
+@pytest.mark.corpus
+def test_the_client_in_remote_mode_gets_the_librarys_answers_for_rules_with_hooks(corpus_server, tmp_path):
+    # ACS and WFC3 BIASFILE (precondition hooks) and WFPC2 FLATFILE (fallback hook): the server keys
+    # their shared answers on the hooks' headers; the unmodified client asks it one header at a time.
+    headers = {}
+    for line in (CORPUS / "hst/datasets/synthetic_1000.jsonl").read_text().splitlines():
+        entry = json.loads(line)
+        if entry["header"].get("INSTRUME") in ("ACS", "WFC3", "WFPC2") and len(headers) < 120:
+            headers[entry["id"]] = entry["header"]
+    acs = {"INSTRUME": "ACS", "DETECTOR": "WFC", "CCDAMP": "A", "CCDGAIN": "2.0", "APERTURE": "WFC1",
+           "NUMCOLS": "4144.0", "NUMROWS": "2068.0", "LTV1": "24.0", "LTV2": "0.0", "BIASCORR": "PERFORM"}
+    moments = ["2012-06-01 00:00:00", "2009-05-14 00:00:00", "2009-05-13 23:59:59", "2003-01-01 00:00:00"]
+    for n, moment in enumerate(moments * 4):  # both orders, answered by either worker
+        day, time = moment.split()
+        headers[f"ACS-SM4-{n}"] = dict(acs, **{"DATE-OBS": day, "TIME-OBS": time})
+    cache = tmp_path / "cache"
+    local = _bestrefs(corpus_server, cache, "local", headers, tmp_path)
+    remote = _bestrefs(corpus_server, cache, "remote", headers, tmp_path)
+    assert remote == local
+    assert any("biasfile" in refs for refs in local.values())
