@@ -33,8 +33,6 @@ affected-datasets run) share its answers.
 from __future__ import annotations
 
 import bisect
-import threading
-from collections import OrderedDict
 from typing import Any
 
 from crds.core import exceptions as crexc
@@ -42,7 +40,7 @@ from crds.core import selectors, utils
 
 from crds_server.lib.lru import LRU
 
-from . import bestrefs_plans
+from . import bestrefs_plans, loader
 from .bestrefs_plans import Plan, for_header, plan_for
 
 __all__ = ["best_references", "for_header", "forget", "plan_for"]
@@ -52,33 +50,7 @@ GRIDS_SIZE = 50_000
 _MISSING = object()  # a keyword absent from the header (a value no header has)
 
 
-class _Answers:
-    """A bounded map of kept answers (least recently used dropped first)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._lock = threading.Lock()
-        self._values: OrderedDict[Any, Any] = OrderedDict()
-
-    def get(self, key: Any, default: Any) -> Any:
-        with self._lock:
-            value = self._values.get(key, default)
-            if value is not default:
-                self._values.move_to_end(key)
-            return value
-
-    def put(self, key: Any, value: Any) -> None:
-        with self._lock:
-            self._values[key] = value
-            if len(self._values) > self.size:
-                self._values.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._values.clear()
-
-
-_answers = _Answers(ANSWERS_SIZE)
+_answers: LRU[Any] = LRU(ANSWERS_SIZE)
 _grids: LRU[Any] = LRU(GRIDS_SIZE)
 _tables: LRU[dict] = LRU(256)
 _NOT_KEPT = object()
@@ -95,10 +67,6 @@ def forget() -> None:
     _grids = LRU(GRIDS_SIZE)
 
 
-def _checksum(mapping: Any) -> str:
-    return bestrefs_plans.checksum(mapping)
-
-
 # -- answers ------------------------------------------------------------------------------
 
 
@@ -109,7 +77,7 @@ def best_references(pmap: Any, minimized: dict[str, str], include: list[str] | N
     except Exception:
         return pmap.get_best_references(minimized, include=include)
     kinds = [str(k).lower() for k in (include or imap.selections.keys())]
-    table = _tables.get((str(imap.basename), _checksum(imap), id(imap)), dict)
+    table = _tables.get((str(imap.basename), loader.checksum(imap), id(imap)), dict)
     dates: dict[tuple[str, ...], Any] = {}
     found: dict[str, Any] = {}
     rest: list[str] = []
@@ -153,7 +121,7 @@ def _lookup(plan: Plan, imap: Any, kind: str, header: dict[str, str],
         key = (plan.token, _values(plan, header), first)
     if first is None:
         return _NOT_KEPT
-    answer = _answers.get(key, _NOT_KEPT)
+    answer = _answers.find(key, _NOT_KEPT)
     if answer is _NOT_KEPT:
         answer = _ask(imap, kind, header)
         if not _selection_fails(plan, header, chosen, answer):
@@ -169,7 +137,7 @@ def _lookup(plan: Plan, imap: Any, kind: str, header: dict[str, str],
     failure = _failure_key(plan, key, first, given, chosen)
     if failure is None:
         return _NOT_KEPT
-    answer = _answers.get(failure, _NOT_KEPT)
+    answer = _answers.find(failure, _NOT_KEPT)
     if answer is _NOT_KEPT:
         answer = _ask(imap, kind, header)
         _answers.put(failure, answer)

@@ -26,6 +26,8 @@ from crds.core import selectors
 
 from crds_server.lib.lru import LRU
 
+from .loader import checksum
+
 PLANS_SIZE = 4_000
 _NO_HOOK = object()
 
@@ -54,10 +56,6 @@ def forget() -> None:
     """Drop every plan (tests; after a restore)."""
     global _plans
     _plans = LRU(PLANS_SIZE)
-
-
-def checksum(mapping: Any) -> str:
-    return str(mapping.header.get("sha1sum", ""))
 
 
 def plan_for(mapping: Any) -> Plan | None:
@@ -159,10 +157,3 @@ def for_header(plan: Plan, header_keys: Any) -> Plan | None:
         token = _tokens.setdefault((*plan.token, value_keys), len(_tokens))
     return dataclasses.replace(plan, value_keys=value_keys, token=token)
 
-
-def rmap_of_token(token: int) -> str:
-    """The rmap name a per-header token stands for (reports and tests)."""
-    for key, number in list(_tokens.items()):
-        if number == token:
-            return key[0]
-    return "?"

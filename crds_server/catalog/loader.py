@@ -48,7 +48,7 @@ def _load(name: str) -> Any:
             mapping = heavy_client.get_pickled_mapping.uncached(
                 name, cached=False, use_pickles=True, save_pickles=True
             )
-            if _checksum(mapping) != _checksum(rmap.Mapping.from_file(str(path), ignore_checksum=True)):
+            if checksum(mapping) != checksum(rmap.Mapping.from_file(str(path), ignore_checksum=True)):
                 _pickle(name).unlink(missing_ok=True)  # a pickle of other rules under this name
                 mapping = heavy_client.get_pickled_mapping.uncached(
                     name, cached=False, use_pickles=False, save_pickles=True
@@ -63,7 +63,8 @@ def _pickle(name: str):
     return settings.FILE_CACHE / "pickles" / settings.OBSERVATORY / f"{name}.pkl"
 
 
-def _checksum(mapping: Any) -> str:
+def checksum(mapping: Any) -> str:
+    """The sha1sum a loaded mapping's header records ('' if none)."""
     return str(mapping.header.get("sha1sum", ""))
 
 

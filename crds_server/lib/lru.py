@@ -1,4 +1,4 @@
-"""A small thread-safe LRU of values built on demand: the per-process caches of page data."""
+"""A small thread-safe LRU of values built on demand or put: per-process caches and kept answers."""
 
 from __future__ import annotations
 
@@ -28,9 +28,24 @@ class LRU(Generic[V]):
                 self._values.move_to_end(key)
                 return self._values[key]
         value = build()
+        self.put(key, value)
+        return value
+
+    def find(self, key: Hashable, default: V) -> V:
+        """The kept value of `key` (now the most recently used), or `default`."""
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+            return default
+
+    def put(self, key: Hashable, value: V) -> None:
         with self._lock:
             self._values[key] = value
             self._values.move_to_end(key)
             while len(self._values) > self.size:
                 self._values.popitem(last=False)
-        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()

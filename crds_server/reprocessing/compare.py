@@ -73,9 +73,9 @@ class Comparison:
         outcome = _outcomes.get(pair)
         if outcome is None:
             tracked = self.script.ue_mixin.tracked_errors
-            updates, kills = self.script._compare_bestrefs(
-                instrument, dataset, {k: v for k, v in old_refs.items() if k == kind},
-                {k: v for k, v in new_refs.items() if k == kind})
+            old_one = {kind: old_refs[kind]} if kind in old_refs else {}
+            new_one = {kind: new_refs[kind]} if kind in new_refs else {}
+            updates, kills = self.script._compare_bestrefs(instrument, dataset, old_one, new_one)
             outcome = (bool(updates), bool(kills))
             if self.script.ue_mixin.tracked_errors == tracked:
                 if len(_outcomes) >= OUTCOMES_SIZE:
