@@ -8,6 +8,7 @@ from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 V = TypeVar("V")
+_ABSENT: object = object()
 
 
 class LRU(Generic[V]):
@@ -34,10 +35,11 @@ class LRU(Generic[V]):
     def find(self, key: Hashable, default: V) -> V:
         """The kept value of `key` (now the most recently used), or `default`."""
         with self._lock:
-            if key in self._values:
-                self._values.move_to_end(key)
-                return self._values[key]
-            return default
+            value = self._values.get(key, _ABSENT)
+            if value is _ABSENT:
+                return default
+            self._values.move_to_end(key)
+            return value
 
     def put(self, key: Hashable, value: V) -> None:
         with self._lock:
